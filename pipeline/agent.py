@@ -1,0 +1,94 @@
+"""The DQN learner: Double DQN targets, Huber loss weighted by importance weights, gradient-norm clipping, a target network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pipeline.networks import NatureCNN
+from pipeline.replay import Batch
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto`: CUDA, then Apple MPS, then the CPU."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def double_dqn_targets(next_q_online: torch.Tensor, next_q_target: torch.Tensor, rewards: torch.Tensor,
+                       terminals: torch.Tensor, gamma: float) -> torch.Tensor:
+    """r + gamma * Q_target(s', argmax_a Q_online(s', a)), with no bootstrap past a terminal."""
+    best = next_q_online.argmax(dim=1, keepdim=True)
+    return rewards + gamma * (1.0 - terminals) * next_q_target.gather(1, best).squeeze(1)
+
+
+def epsilon_greedy(q_values: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+    """Greedy actions for each row of Q-values, each replaced by a uniform random one with probability epsilon."""
+    actions = q_values.argmax(axis=1)
+    explore = rng.random(len(actions)) < epsilon
+    actions[explore] = rng.integers(0, q_values.shape[1], size=int(explore.sum()))
+    return actions
+
+
+@dataclass
+class UpdateStats:
+    loss: float
+    mean_q: float
+    td_errors: np.ndarray  # per-sample, for the priorities
+
+
+class DQNAgent:
+    def __init__(self, frame_stack: int, num_actions: int, screen_size: int, lr: float, adam_eps: float,
+                 gamma: float, max_grad_norm: float, device: torch.device):
+        self.device, self.gamma, self.max_grad_norm = device, gamma, max_grad_norm
+        self.num_actions = num_actions
+        self.online = NatureCNN(frame_stack, num_actions, screen_size).to(device)
+        self.target = NatureCNN(frame_stack, num_actions, screen_size).to(device)
+        self.target.load_state_dict(self.online.state_dict())
+        self.target.requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=lr, eps=adam_eps)
+
+    @torch.no_grad()
+    def q_values(self, states: np.ndarray) -> np.ndarray:
+        return self.online(torch.as_tensor(states, device=self.device)).cpu().numpy()
+
+    def act(self, states: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+        """Epsilon-greedy actions for a batch of stacks; skips the network when every action is random anyway."""
+        if epsilon >= 1.0:
+            return rng.integers(0, self.num_actions, size=len(states))
+        return epsilon_greedy(self.q_values(states), epsilon, rng)
+
+    def update(self, batch: Batch) -> UpdateStats:
+        to = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
+        states, next_states = to(batch.states), to(batch.next_states)
+        actions, rewards, terminals, weights = to(batch.actions), to(batch.rewards), to(batch.terminals), to(batch.weights)
+        with torch.no_grad():
+            targets = double_dqn_targets(self.online(next_states), self.target(next_states), rewards, terminals, self.gamma)
+        q = self.online(states).gather(1, actions[:, None]).squeeze(1)
+        loss = (weights * F.smooth_l1_loss(q, targets, reduction="none")).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.online.parameters(), self.max_grad_norm)
+        self.optimizer.step()
+        td = (targets - q).detach()
+        return UpdateStats(loss=loss.item(), mean_q=q.detach().mean().item(), td_errors=td.cpu().numpy())
+
+    def sync_target(self) -> None:
+        self.target.load_state_dict(self.online.state_dict())
+
+    def state_dict(self) -> dict:
+        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
+                "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])

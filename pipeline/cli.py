@@ -1,0 +1,23 @@
+"""The `pipeline` command line: one command per stage."""
+
+from __future__ import annotations
+
+import typer
+
+from stages.train import train_command
+
+app = typer.Typer(add_completion=False, rich_markup_mode="rich", no_args_is_help=True,
+                  help="Reproducible Atari gameplay datasets: train a DQN agent, evaluate it, record gameplay, split it.")
+app.command("train")(train_command)
+
+
+@app.command("games")
+def games() -> None:
+    """List the ALE games that can be named in env.game."""
+    from pipeline.envs import available_games
+
+    typer.echo("\n".join(available_games()))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,102 @@
+"""Atari environments preprocessed as in the DQN literature, built from gymnasium's own wrappers.
+
+The env returns one 84x84 grayscale frame per step; stacking k of them is the caller's job
+(`FrameStack`), so the replay buffer can store each frame once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import deque
+
+import ale_py
+import gymnasium as gym
+import numpy as np
+from gymnasium.wrappers import AtariPreprocessing
+
+from pipeline.errors import InputError
+from pipeline.params import EnvParams
+
+gym.register_envs(ale_py)
+
+
+def available_games() -> list[str]:
+    """Game names with an ALE v5 environment (the ROMs ship inside ale-py)."""
+    return sorted(k[len("ALE/"):-len("-v5")] for k in gym.registry if k.startswith("ALE/") and k.endswith("-v5"))
+
+
+def env_id(game: str) -> str:
+    """`ALE/<Game>-v5` for a game name, or an InputError listing the closest real names."""
+    games = available_games()
+    if game in games:
+        return f"ALE/{game}-v5"
+    by_key = {re.sub(r"[^a-z0-9]", "", g.lower()): g for g in games}
+    key = re.sub(r"[^a-z0-9]", "", game.lower())
+    if key in by_key:
+        return f"ALE/{by_key[key]}-v5"
+    close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.5)
+    hint = "closest: " + ", ".join(by_key[c] for c in close) if close else f"`pipeline games` lists all {len(games)}"
+    raise InputError(f"env.game = {game!r}: no such ALE game; {hint}")
+
+
+class FireOnReset(gym.Wrapper):
+    """Press FIRE after reset in games that wait for it (Breakout, Pong...), as the DQN literature does."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        for action in (1, 2):
+            obs, _, terminated, truncated, info = self.env.step(action)
+            if terminated or truncated:
+                obs, info = self.env.reset(**kwargs)
+        return obs, info
+
+
+def needs_fire(env: gym.Env) -> bool:
+    meanings = env.unwrapped.get_action_meanings()
+    return len(meanings) >= 3 and meanings[1] == "FIRE"
+
+
+def make_env(p: EnvParams) -> gym.Env:
+    """One preprocessed environment: no-op starts, frame skip with a max over the last two frames,
+    grayscale `screen_size` square frames, raw (unclipped) rewards, the minimal action set.
+
+    Lives are reported in `info["lives"]`; end-of-life terminals and reward clipping are applied by
+    the learner, so episodes and logged returns stay those of the real game.
+    """
+    env = gym.make(
+        env_id(p.game),
+        frameskip=1,  # AtariPreprocessing skips frames itself, max-pooling the last two
+        repeat_action_probability=p.sticky_action_prob,
+        full_action_space=False,
+        max_num_frames_per_episode=p.max_episode_frames,
+    )
+    env = AtariPreprocessing(env, noop_max=p.noop_max, frame_skip=p.frameskip, screen_size=p.screen_size,
+                             terminal_on_life_loss=False, grayscale_obs=True, scale_obs=False)
+    if needs_fire(env):
+        env = FireOnReset(env)
+    return env
+
+
+def action_meanings(env: gym.Env) -> list[str]:
+    return list(env.unwrapped.get_action_meanings())
+
+
+class FrameStack:
+    """The agent's view: the last k frames, zero-padded at the start of an episode.
+
+    Zero padding matches how the replay buffer rebuilds stacks, so the agent acts on exactly the
+    states it learns from.
+    """
+
+    def __init__(self, k: int, frame_shape: tuple[int, int]):
+        self.frames: deque[np.ndarray] = deque(maxlen=k)
+        self.k, self.frame_shape = k, frame_shape
+
+    def reset(self, frame: np.ndarray) -> np.ndarray:
+        self.frames.extend(np.zeros(self.frame_shape, np.uint8) for _ in range(self.k - 1))
+        return self.push(frame)
+
+    def push(self, frame: np.ndarray) -> np.ndarray:
+        self.frames.append(frame)
+        return np.stack(self.frames)

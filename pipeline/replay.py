@@ -1,0 +1,176 @@
+"""Experience replay that stores every frame once (as Dopamine does) and rebuilds k-frame stacks by index.
+
+Row r of the circular storage holds the frame seen at some step of an episode, its position in
+that episode (`episode_step`), and, once the agent has acted on it, the action, the reward and
+whether that step ended the episode for learning. The transition starting at row r has state
+frames r-k+1..r and next state frames r-k+2..r+1; frames from before the episode's first row are
+zeros, so a stack never reaches across an episode boundary. Each episode's final observation gets
+a row of its own (never a transition start), so truncated episodes still bootstrap from it.
+
+At 1,000,000 rows and 84x84 frames the storage is 7.06 GB plus 14 bytes a row, whatever k is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.sumtree import SumTree
+
+
+@dataclass
+class Batch:
+    indices: np.ndarray      # (B,) rows, to update priorities with
+    states: np.ndarray       # (B, k, H, W) uint8
+    actions: np.ndarray      # (B,) int64
+    rewards: np.ndarray      # (B,) float32, as stored (already clipped if the learner clips)
+    next_states: np.ndarray  # (B, k, H, W) uint8
+    terminals: np.ndarray    # (B,) float32: 1 where the next state must not be bootstrapped
+    weights: np.ndarray      # (B,) float32 importance weights (all ones for uniform replay)
+
+
+class UniformSampler:
+    """Every complete transition equally likely."""
+
+    def __init__(self, capacity: int):
+        self.valid = np.zeros(capacity, bool)
+
+    def add(self, indices: np.ndarray) -> None:
+        self.valid[indices] = True
+
+    def remove(self, indices: np.ndarray) -> None:
+        self.valid[indices] = False
+
+    @property
+    def count(self) -> int:
+        return int(self.valid.sum())
+
+    def sample(self, batch_size: int, high: int, rng: np.random.Generator, beta: float):
+        """Rejection sampling over the written rows: exact uniformity, vectorised draws."""
+        picked = np.empty(0, np.int64)
+        while len(picked) < batch_size:
+            draws = rng.integers(0, high, size=2 * batch_size)
+            picked = np.concatenate([picked, draws[self.valid[draws]]])
+        return picked[:batch_size], np.ones(batch_size, np.float32)
+
+    def update(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
+        """Uniform replay ignores TD errors."""
+
+
+class PrioritizedSampler:
+    """Proportional prioritized replay (Schaul et al. 2016) over a sum tree.
+
+    Priorities are (|TD error| + eps)^alpha; a new transition gets the largest priority given so far,
+    so it is sampled at least once soon. Sampling is stratified over the total priority mass, and
+    the importance weights (N * P(i))^-beta are divided by the batch's largest.
+    """
+
+    def __init__(self, capacity: int, alpha: float, eps: float):
+        self.tree = SumTree(capacity)
+        self.alpha, self.eps = alpha, eps
+        self.max_priority = 1.0
+        self.valid = np.zeros(capacity, bool)
+
+    def add(self, indices: np.ndarray) -> None:
+        self.valid[indices] = True
+        self.tree.update(indices, np.full(len(indices), self.max_priority))
+
+    def remove(self, indices: np.ndarray) -> None:
+        self.valid[indices] = False
+        self.tree.update(indices, np.zeros(len(indices)))
+
+    @property
+    def count(self) -> int:
+        return int(self.valid.sum())
+
+    def sample(self, batch_size: int, high: int, rng: np.random.Generator, beta: float):
+        indices = self.tree.sample_stratified(batch_size, rng)
+        probabilities = self.tree[indices] / self.tree.total
+        weights = (self.count * probabilities) ** -beta
+        return indices, (weights / weights.max()).astype(np.float32)
+
+    def update(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
+        priorities = (np.abs(td_errors) + self.eps) ** self.alpha
+        self.tree.update(indices, priorities)
+        self.max_priority = max(self.max_priority, float(priorities.max()))
+
+    def priorities(self) -> np.ndarray:
+        """The priorities of all sampleable transitions (for the diagnostics histogram)."""
+        return self.tree[np.flatnonzero(self.valid)]
+
+
+class ReplayBuffer:
+    """Frames stored once; call `start_episode` with the first frame, then `add` once per step."""
+
+    def __init__(self, capacity: int, stack: int, frame_shape: tuple[int, int], sampler, seed: int):
+        if capacity <= stack:
+            raise ValueError("capacity must exceed the stack depth")
+        self.capacity, self.stack = capacity, stack
+        self.frames = np.zeros((capacity, *frame_shape), np.uint8)  # pages are touched only as rows fill
+        self.episode_step = np.zeros(capacity, np.int32)
+        self.actions = np.zeros(capacity, np.uint8)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.terminals = np.zeros(capacity, bool)
+        self.sampler = sampler
+        self.rng = np.random.default_rng(seed)
+        self.cursor = 0          # next row to write
+        self.size = 0            # rows written so far (up to capacity)
+        self._last = -1          # row of the newest frame of the running episode; -1 between episodes
+        self._offsets = np.arange(stack - 1, -1, -1)  # oldest frame first
+
+    def __len__(self) -> int:
+        """Transitions that can be sampled now."""
+        return self.sampler.count
+
+    def _write(self, frame: np.ndarray, episode_step: int) -> int:
+        row = self.cursor
+        # the row k-1 ahead would now build its stack from this new frame: retire it (and, inductively, all between)
+        self.sampler.remove(np.array([(row + self.stack - 1) % self.capacity]))
+        self.frames[row] = frame
+        self.episode_step[row] = episode_step
+        self.cursor = (row + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+        return row
+
+    def start_episode(self, frame: np.ndarray) -> None:
+        self._last = self._write(frame, 0)
+
+    def add(self, action: int, reward: float, terminal: bool, next_frame: np.ndarray, episode_over: bool) -> None:
+        """Record the step taken from the newest frame: `terminal` cuts bootstrapping (game over, or a
+        lost life if the learner treats it so); `episode_over` also covers truncation and ends the episode."""
+        if self._last < 0:
+            raise RuntimeError("start_episode must come before add")
+        row = self._last
+        self.actions[row], self.rewards[row], self.terminals[row] = action, reward, terminal
+        nxt = self._write(next_frame, int(self.episode_step[row]) + 1)
+        self.sampler.add(np.array([row]))
+        self._last = -1 if episode_over else nxt
+
+    def stacks(self, rows: np.ndarray) -> np.ndarray:
+        """(B, k, H, W) stacks ending at `rows`, zeros before each row's episode start."""
+        history = (rows[:, None] - self._offsets) % self.capacity
+        stacked = self.frames[history]
+        stacked[self._offsets > self.episode_step[rows][:, None]] = 0
+        return stacked
+
+    def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
+        indices, weights = self.sampler.sample(batch_size, self.size, self.rng, beta)
+        return Batch(
+            indices=indices,
+            states=self.stacks(indices),
+            actions=self.actions[indices].astype(np.int64),
+            rewards=self.rewards[indices],
+            next_states=self.stacks((indices + 1) % self.capacity),
+            terminals=self.terminals[indices].astype(np.float32),
+            weights=weights,
+        )
+
+    def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
+        self.sampler.update(indices, td_errors)
+
+
+def make_replay(kind: str, capacity: int, stack: int, frame_shape: tuple[int, int],
+                alpha: float, priority_eps: float, seed: int) -> ReplayBuffer:
+    sampler = PrioritizedSampler(capacity, alpha, priority_eps) if kind == "per" else UniformSampler(capacity)
+    return ReplayBuffer(capacity, stack, frame_shape, sampler, seed)

@@ -1,0 +1,64 @@
+"""What a training run reports: DVCLive curves (one TSV per metric, x = agent step) and a rich progress bar."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from dvclive import Live
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+def truncate_history(live_dir: Path, after_step: int) -> None:
+    """Drop rows logged after `after_step` (by a run that was interrupted past its last checkpoint)."""
+    for tsv in Path(live_dir).glob("plots/metrics/**/*.tsv"):
+        with open(tsv, newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t"))
+        if not rows:
+            continue
+        step_col = rows[0].index("step")
+        kept = [rows[0]] + [r for r in rows[1:] if int(r[step_col]) <= after_step]
+        with open(tsv, "w", newline="") as f:
+            csv.writer(f, delimiter="\t", lineterminator="\n").writerows(kept)
+
+
+class TrainingLog:
+    """Metrics under `live_dir` for `dvc plots`; names are the same for every replay mode so experiments compare."""
+
+    def __init__(self, live_dir: Path, resume_step: int | None):
+        if resume_step is not None:
+            truncate_history(live_dir, resume_step)
+        self.live = Live(str(live_dir), resume=resume_step is not None, save_dvc_exp=False, dvcyaml=None)
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        self.live.step = step
+        for name, value in metrics.items():
+            self.live.log_metric(name, float(value))
+
+    def log_priorities(self, step: int, priorities: np.ndarray) -> None:
+        """A histogram image of PER priorities, now and then: is the buffer's mass spread or concentrated?"""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.hist(priorities, bins=50, color="tab:orange")
+        ax.set(xlabel="priority (|TD error| + eps)^alpha", ylabel="transitions", yscale="log",
+               title=f"PER priorities at step {step:,}")
+        fig.tight_layout()
+        self.live.log_image(f"priorities/step_{step:010d}.png", fig)
+        plt.close(fig)
+
+    def close(self) -> None:
+        self.live.make_summary()
+
+
+def training_progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>7.1f} steps/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        TextColumn("return {task.fields[last_return]}  eps {task.fields[epsilon]:.3f}  beta {task.fields[beta]:.3f}"),
+        console=console, refresh_per_second=4,
+    )

@@ -1,0 +1,82 @@
+"""What every stage command shares: params flags generated from the params dataclasses, and error handling.
+
+A stage declares which params sections it reads; each key of those sections becomes a flag
+(`--batch-size` for train.batch_size) that overrides params.yaml, with the key's help text, so the
+CLI can never drift from the params schema.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+from rich.console import Console
+
+from pipeline.errors import InputError
+from pipeline.params import SECTIONS, Params, field_docs, load_params
+from pipeline.signals import Interrupted
+
+console = Console(stderr=True)
+PARAMS_FILE = Path("params.yaml")
+
+
+def _flag(section: str, name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def with_params(*sections: str) -> Callable:
+    """Decorate a stage function taking `params: Params`: it gains `--params FILE`, `--seed` and one flag per key
+    of `sections`, and its InputErrors become one-line errors with exit code 2."""
+
+    def decorate(func: Callable) -> Callable:
+        own = [p for p in inspect.signature(func).parameters.values() if p.name != "params"]
+        generated, origin = [], {}
+        generated.append(inspect.Parameter(
+            "params_file", inspect.Parameter.KEYWORD_ONLY, annotation=Path,
+            default=typer.Option(PARAMS_FILE, "--params", help="params file to read; flags override its keys")))
+        generated.append(inspect.Parameter(
+            "seed", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[int],
+            default=typer.Option(None, "--seed", help="global seed (params: seed)")))
+        origin["seed"] = ("", "seed")
+        for section in sections:
+            for name, kind, _default, allowed, help_text in field_docs(SECTIONS[section]):
+                arg = f"{section}_{name}" if any(name == o[1] for o in origin.values()) else name
+                flag = _flag(section, name) if arg == name else f"--{section}-{name.replace('_', '-')}"
+                decls = [f"{flag}/--no-{flag[2:]}"] if kind is bool else [flag]
+                generated.append(inspect.Parameter(
+                    arg, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[kind],
+                    default=typer.Option(None, *decls, help=f"{help_text} ({allowed}; params: {section}.{name})",
+                                         rich_help_panel=f"params: {section}")))
+                origin[arg] = (section, name)
+
+        @functools.wraps(func)
+        def wrapper(**kwargs):
+            overrides: dict[str, dict] = {}
+            for arg, (section, name) in origin.items():
+                value = kwargs.pop(arg)
+                if value is not None:
+                    overrides.setdefault(section, {})[name] = value
+            params_file = kwargs.pop("params_file")
+            try:
+                params = load_params(params_file, overrides)
+                return func(params=params, **kwargs)
+            except InputError as err:
+                console.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
+            except Interrupted as stop:
+                console.print(f"[yellow]{stop}[/]", highlight=False, soft_wrap=True)
+                raise typer.Exit(stop.exit_code) from None
+
+        del wrapper.__wrapped__  # Typer must read the generated signature, not the original one
+        wrapper.__signature__ = inspect.Signature(own + generated)
+        wrapper.__annotations__ = {p.name: p.annotation for p in own + generated}
+        return wrapper
+
+    return decorate
+
+
+__all__ = ["with_params", "console", "Params", "sys"]

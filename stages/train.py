@@ -1,0 +1,25 @@
+"""`pipeline train`: train the DQN agent; writes models/dqn.pt, periodic checkpoints and training curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from pipeline.params import Params
+from pipeline.training import train
+from stages.common import console, with_params
+
+
+@with_params("env", "train")
+def train_command(
+    params: Params,
+    out_dir: Path = typer.Option(Path("models"), "--out-dir", help="folder for dqn.pt, checkpoints/ and training/"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the newest checkpoint (same params required)"),
+    auto_resume: bool = typer.Option(False, "--auto-resume",
+                                     help="continue from the newest checkpoint if its params match, else start fresh "
+                                          "(what dvc.yaml uses, so an interrupted `dvc repro` picks up where it stopped)"),
+) -> None:
+    """Train a DQN agent (Double DQN, PER or uniform replay) on an Atari game."""
+    mode = "yes" if resume else "auto" if auto_resume else "no"
+    train(params, out_dir, resume=mode, console=console)
