@@ -1,0 +1,129 @@
+"""Evaluation: the trained agent and the random baseline play the same seeded episodes, and their returns are summarised.
+
+Episode k of both agents starts from the same environment seed (so the same no-op start and sticky-action
+stream) and draws from the same action-RNG seed, which makes the comparison paired rather than two unrelated
+samples (a trained agent at epsilon 1 plays exactly the random agent's episodes).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+from rich.console import Console
+
+from pipeline.envs import FrameStack, action_meanings, make_env
+from pipeline.eval_report import evaluation_progress, plot_scores, results_table, write_episode_table, write_metrics
+from pipeline.params import Params
+from pipeline.policy import RandomPolicy, TrainedPolicy, check_env_matches, load_policy
+from pipeline.scores import human_normalised
+from pipeline.seeding import derive_seed
+
+AGENTS = ("trained", "random")
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    agent: str
+    episode: int
+    seed: int
+    score: float      # raw, unclipped episode return
+    length: int       # agent steps
+    truncated: bool   # hit env.max_episode_frames before game over
+
+
+@dataclass(frozen=True)
+class EvalOutputs:
+    metrics: Path
+    episodes: Path
+    plot: Path
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The environment seed of evaluation episode `episode`, shared by both agents."""
+    return derive_seed(seed, "evaluate-episode", episode)
+
+
+def play_episode(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: int, env_seed: int,
+                 epsilon: float, rng: np.random.Generator, on_step: Callable[[], None]) -> tuple[float, int, bool]:
+    """Play one episode to game over or the frame cap; return (raw return, agent steps, truncated)."""
+    frame, _ = env.reset(seed=env_seed)
+    stacker = FrameStack(frame_stack, frame.shape)
+    state = stacker.reset(frame)
+    score, length = 0.0, 0
+    while True:
+        action = int(policy.act(state[None], epsilon, rng)[0])
+        frame, reward, terminated, truncated, _ = env.step(action)
+        score += float(reward)
+        length += 1
+        on_step()
+        if terminated or truncated:
+            return score, length, bool(truncated and not terminated)
+        state = stacker.push(frame)
+
+
+def play_agents(params: Params, policy: TrainedPolicy, console: Console) -> list[EpisodeResult]:
+    """evaluate.episodes episodes by the trained agent (at evaluate.epsilon), then by the random agent, same seeds."""
+    env = make_env(params.env)
+    agents = {"trained": policy, "random": RandomPolicy(len(action_meanings(env)))}
+    n = params.evaluate.episodes
+    results = []
+    with evaluation_progress(console) as progress:
+        for name, agent in agents.items():
+            task = progress.add_task(name, total=n, steps=0, rate=0.0, last="-")
+            steps, start = 0, time.perf_counter()
+
+            def on_step() -> None:
+                nonlocal steps
+                steps += 1
+                if steps % 50 == 0:
+                    progress.update(task, steps=steps, rate=steps / (time.perf_counter() - start))
+
+            for k in range(n):
+                env_seed = episode_seed(params.seed, k)
+                rng = np.random.default_rng(derive_seed(params.seed, "evaluate-actions", k))
+                score, length, truncated = play_episode(env, agent, params.env.frame_stack, env_seed,
+                                                        params.evaluate.epsilon, rng, on_step)
+                results.append(EpisodeResult(name, k, env_seed, score, length, truncated))
+                progress.update(task, advance=1, steps=steps, last=f"{score:g}")
+    env.close()
+    return results
+
+
+def summarise(results: list[EpisodeResult], game: str) -> dict[str, dict[str, float | int]]:
+    """Per agent: mean, std (population), median, min and max of the raw return, mean length in agent steps,
+    how many episodes hit the frame cap, and the human-normalised mean where the game's scores are published."""
+    summary = {}
+    for agent in AGENTS:
+        mine = [r for r in results if r.agent == agent]
+        scores = np.array([r.score for r in mine])
+        stats = {
+            "return_mean": float(scores.mean()), "return_std": float(scores.std()),
+            "return_median": float(np.median(scores)), "return_min": float(scores.min()),
+            "return_max": float(scores.max()), "length_mean": float(np.mean([r.length for r in mine])),
+            "truncated_episodes": sum(r.truncated for r in mine),
+        }
+        normalised = human_normalised(game, stats["return_mean"])
+        if normalised is not None:
+            stats["human_normalised_mean"] = normalised
+        summary[agent] = stats
+    return summary
+
+
+def evaluate(params: Params, checkpoint: Path, outputs: EvalOutputs, console: Console | None = None) -> dict:
+    """Play, summarise, write the metrics JSON, the per-episode CSV and the score plot; return the metrics."""
+    console = console or Console(stderr=True)
+    policy = load_policy(checkpoint)
+    check_env_matches(policy, params.env)
+    results = play_agents(params, policy, console)
+    metrics = {"game": params.env.game, "episodes": params.evaluate.episodes, "epsilon": params.evaluate.epsilon,
+               "checkpoint_step": policy.step, **summarise(results, params.env.game)}
+    write_metrics(outputs.metrics, metrics)
+    write_episode_table(outputs.episodes, results, AGENTS)
+    plot_scores(outputs.plot, results, AGENTS, params.env.game, params.evaluate.epsilon)
+    console.print(results_table(metrics, AGENTS))
+    return metrics
