@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from stages.evaluate import evaluate_command
+from stages.inspect import inspect_command
 from stages.record import record_command
 from stages.split import split_command
 from stages.train import train_command
@@ -14,6 +15,7 @@ app = typer.Typer(add_completion=False, rich_markup_mode="rich", no_args_is_help
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("record")(record_command)
+app.command("inspect")(inspect_command)
 app.command("split")(split_command)
 
 

@@ -5,7 +5,6 @@ The layout note below is also written into every file (attribute `layout`), for 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +32,9 @@ Every transition (o_t, a_t, r_t, o_t+1) is rows t and t + 1 of one episode; row 
 # name: (dtype, meaning); the README's format table is this dict
 ROW_DATASETS: dict[str, tuple[str, str]] = {
     "frames": ("uint8", "native RGB screen, (N, 210, 160, 3), one frame per chunk"),
-    "observations": ("uint8", "the agent's grayscale observation, (N, S, S) with S = attribute screen_size, one per chunk"),
-    "actions": ("int16", "action taken at this row, index into the action_meanings attribute; -1 on an episode's last row"),
-    "rewards": ("float32", "raw (unclipped) reward of this row's step; 0 on an episode's last row"),
+    "observations": ("uint8", "the agent's grayscale observation, (N, S, S), S = attribute screen_size; one per chunk"),
+    "actions": ("int16", "action taken at this row (index into attribute action_meanings); -1 on each final row"),
+    "rewards": ("float32", "raw (unclipped) reward of this row's step; 0 on each final row"),
     "terminated": ("bool", "this row's step ended the game (game over)"),
     "truncated": ("bool", "this row's step hit the frame cap (env.max_episode_frames) or record.max_episode_steps"),
     "lives": ("uint8", "lives left in this row's state"),
@@ -86,19 +85,19 @@ def _row_values(row: Row) -> dict[str, Any]:
 class GameplayWriter:
     """Writes a new gameplay file episode by episode, streaming rows so memory stays bounded.
 
-    `attrs` become the file attributes (JSON-encoded where not scalars or string lists); the episode
-    table is written on close. Timestamps are off, so the same inputs give the same bytes.
+    `attrs` (numbers, strings, lists of strings) become the file attributes; the episode table is written on
+    close. Timestamps are off, so the same inputs give the same bytes (and the split's dataset hash is stable).
     """
 
     def __init__(self, path: Path, *, screen_size: int, compression: str, attrs: dict[str, Any]):
-        self.file = h5py.File(path, "w", track_order=False)
+        self.file = h5py.File(path, "w")
         shapes = {"frames": FRAME_SHAPE, "observations": (screen_size, screen_size)}
+        level = 1 if compression == "gzip" else None
         for name, (dtype, meaning) in ROW_DATASETS.items():
             shape = shapes.get(name, ())
             chunks = (1, *shape) if shape else (4096,)
             ds = self.file.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=dtype, chunks=chunks,
-                                          compression=compression, compression_opts=1 if compression == "gzip" else None,
-                                          track_times=False)
+                                          compression=compression, compression_opts=level, track_times=False)
             ds.attrs["meaning"] = meaning
         for key, value in {**attrs, "format_version": FORMAT_VERSION}.items():
             self.file.attrs[key] = value
@@ -134,7 +133,7 @@ class GameplayWriter:
 
     def close(self) -> None:
         self._flush()
-        group = self.file.create_group("episodes", track_order=False)
+        group = self.file.create_group("episodes")
         for name, (dtype, meaning) in EPISODE_COLUMNS.items():
             values = np.asarray([e[name] for e in self.episodes], dtype=dtype)
             group.create_dataset(name, data=values, dtype=dtype, track_times=False).attrs["meaning"] = meaning
@@ -176,8 +175,3 @@ def read_episodes(f: h5py.File) -> EpisodeTable:
 
 def action_meanings(f: h5py.File) -> list[str]:
     return [str(m) for m in f.attrs["action_meanings"]]
-
-
-def recorded_params(f: h5py.File) -> dict[str, Any]:
-    return json.loads(f.attrs["params"])
-

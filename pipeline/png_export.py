@@ -28,7 +28,7 @@ def read_frame(path: Path) -> np.ndarray:
 class PngEpisode:
     """Writes one episode's frames as they are played, and on close its actions.json:
     {"episode", "agent", "seed", "action_meanings", "actions", "action_names", "rewards"}, where actions[n]
-    is taken at frame_<n>.png; the last frame (the final state) has no action, so there is one fewer action than frames."""
+    is taken at frame_<n>.png; the last frame (the final state) has none, so there is one action fewer than frames."""
 
     def __init__(self, root: Path, episode_id: int, agent: str, seed: int, action_meanings: list[str]):
         self.root, self.episode_id = Path(root), episode_id

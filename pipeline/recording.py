@@ -29,7 +29,7 @@ from pipeline.atomic import atomic_path, remove
 from pipeline.checkpoint import library_versions
 from pipeline.envs import FrameStack, action_meanings, env_id, make_env
 from pipeline.gameplay_h5 import LAYOUT_NOTE, NO_ACTION, GameplayWriter, Row
-from pipeline.params import Params, params_to_dict
+from pipeline.params import Params, RecordParams, params_to_dict
 from pipeline.png_export import PngEpisode
 from pipeline.policy import RandomPolicy, TrainedPolicy, check_env_matches, load_policy
 from pipeline.seeding import derive_seed
@@ -90,7 +90,7 @@ def play_rows(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: i
 
 
 def git_commit() -> str:
-    """The commit of the code that recorded, "-dirty" if tracked files were changed; "unknown" outside a git checkout."""
+    """The commit of the code that recorded, "-dirty" if tracked files differ from it; "unknown" outside git."""
     here = Path(pipeline.__file__).parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True)
@@ -122,6 +122,16 @@ def record_progress(console: Console) -> Progress:
                     FramesPerSecond(), TimeElapsedColumn(), console=console)
 
 
+def episode_writers(stack: contextlib.ExitStack, videos: Path, frames: Path | None, k: int, kind: str, seed: int,
+                    meanings: list[str], r: RecordParams) -> list:
+    """The per-episode outputs a row goes to besides the dataset: the MP4 and, with the PNG export, its folder."""
+    writers = [stack.enter_context(EpisodeVideo(videos / f"{kind}_agent_{k}.mp4", fps=r.fps, scale=r.video_scale,
+                                                action_meanings=meanings, agent=kind, episode_id=k))]
+    if frames is not None:
+        writers.append(stack.enter_context(PngEpisode(frames, k, kind, seed, meanings)))
+    return writers
+
+
 def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | None = None) -> RecordLayout:
     """Play record.episodes episodes and write gameplay.h5, videos/ and (with record.png) frames/ under out_dir.
     The checkpoint is only read when trained episodes are asked for."""
@@ -136,7 +146,8 @@ def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | N
     agents = {"random": RandomPolicy(len(meanings)), "trained": trained}
     console.print(f"Recording {r.episodes} episodes: {n_random} random + {n_trained} trained "
                   f"({r.percent_random:g}% of {r.episodes} = {r.episodes * r.percent_random / 100:g}, rounded to the "
-                  f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g})")
+                  f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g})",
+                  highlight=False, soft_wrap=True)
 
     with contextlib.ExitStack() as outputs, stop_on_signals() as stop, record_progress(console) as progress:
         # entered first, renamed last: a dataset in place means its videos and frames are in place too
@@ -144,33 +155,28 @@ def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | N
         tmp_videos = outputs.enter_context(atomic_path(layout.videos))
         tmp_videos.mkdir()
         tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if r.png else None
-        writer = outputs.enter_context(GameplayWriter(tmp_dataset, screen_size=params.env.screen_size,
-                                                      compression=r.compression, attrs=file_attributes(params, meanings)))
-        overall = progress.add_task("episodes", total=r.episodes)
+        dataset = outputs.enter_context(GameplayWriter(tmp_dataset, screen_size=params.env.screen_size,
+                                                       compression=r.compression,
+                                                       attrs=file_attributes(params, meanings)))
         for k in range(r.episodes):
-            kind = "random" if k < n_random else "trained"
-            seed = episode_seed(params.seed, k)
-            task = progress.add_task(f"episode {k} ({kind})", total=r.max_episode_steps + 1 if r.max_episode_steps else None)
-            with contextlib.ExitStack() as sinks:
-                targets = [writer, sinks.enter_context(EpisodeVideo(
-                    tmp_videos / f"{kind}_agent_{k}.mp4", fps=r.fps, scale=r.video_scale, action_meanings=meanings,
-                    agent=kind, episode_id=k))]
-                if tmp_frames is not None:
-                    targets.append(sinks.enter_context(PngEpisode(tmp_frames, k, kind, seed, meanings)))
+            kind, seed = "random" if k < n_random else "trained", episode_seed(params.seed, k)
+            task = progress.add_task(f"episode {k + 1}/{r.episodes} ({kind})",
+                                     total=r.max_episode_steps + 1 if r.max_episode_steps else None)
+            with contextlib.ExitStack() as stack:
+                writers = [dataset, *episode_writers(stack, tmp_videos, tmp_frames, k, kind, seed, meanings, r)]
                 for row in play_rows(env, agents[kind], params.env.frame_stack, seed, r.epsilon, r.max_episode_steps):
-                    for target in targets:
-                        target.add(row)
+                    for writer in writers:
+                        writer.add(row)
                     progress.advance(task)
                     if stop:
-                        raise Interrupted(stop.signal, f"Interrupted in episode {k} of {r.episodes}: nothing was "
-                                                       f"written, '{layout.root}' holds what it held before")
-            entry = writer.end_episode(k, kind, seed, agents[kind].checkpoint_hash)
+                        raise Interrupted(stop.signal, f"Interrupted during episode {k + 1} of {r.episodes}: nothing "
+                                                       f"was written, '{layout.root}' holds what it held before")
+            entry = dataset.end_episode(k, kind, seed, agents[kind].checkpoint_hash)
             progress.remove_task(task)
-            progress.advance(overall)
-            progress.console.print(f"episode {k} ({kind}): {entry['length']} steps, return {entry['return']:g}")
+            console.print(f"episode {k} ({kind}): {entry['length']} steps, return {entry['return']:g}", highlight=False)
     if not r.png:
         remove(layout.frames)  # a stale export of an earlier dataset would contradict this one
     env.close()
     console.print(f"Wrote {layout.dataset}, {r.episodes} videos in {layout.videos}"
-                  + (f" and PNG frames in {layout.frames}" if r.png else ""))
+                  + (f" and PNG frames in {layout.frames}" if r.png else ""), highlight=False, soft_wrap=True)
     return layout

@@ -86,9 +86,10 @@ class PrioritizedSampler:
 
     def sample(self, batch_size: int, high: int, rng: np.random.Generator, beta: float):
         indices = self.tree.sample_stratified(batch_size, rng)
-        probabilities = self.tree[indices] / self.tree.total
-        weights = (self.count * probabilities) ** -beta
-        return indices, (weights / weights.max()).astype(np.float32)
+        # (N * P(i))^-beta / max_j (N * P(j))^-beta, with P(i) = p_i / total: N and the total cancel, leaving
+        # (p_i / min_j p_j)^-beta, which spares counting the valid transitions (a pass over the buffer) per batch
+        priorities = self.tree[indices]
+        return indices, np.power(priorities.min() / priorities, beta, dtype=np.float32)
 
     def update(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
         priorities = (np.abs(td_errors) + self.eps) ** self.alpha

@@ -3,8 +3,9 @@
 Rounding rule: each agent kind with n >= 2 episodes holds out round(val_fraction * n) of them for validation
 (halves rounded up), but at least 1 and at most n - 1, so both splits contain every kind that has two or more
 episodes; a kind with a single episode keeps it in train. A split that would leave validation empty is an error.
-Which episodes are held out is a seeded shuffle of each kind's sorted ids, so the split depends only on the
-seed and the episode table, never on the table's row order.
+Which episodes are held out is a shuffle of each kind's sorted ids seeded by (seed, kind), so the split depends
+only on the seed and the episode table, never on the table's row order, and one kind's choice never moves
+because another kind gained episodes.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ def split_episodes(episode_ids: Sequence[int], agent_kinds: Sequence[str], val_f
         raise InputError(f"episode table has {len(episode_ids)} ids but {len(agent_kinds)} agent kinds")
     if len(set(episode_ids)) != len(episode_ids):
         raise InputError("episode table repeats an episode id; the dataset is damaged")
-    rng = np.random.default_rng(derive_seed(seed, "split"))
     val: list[int] = []
     for kind in sorted(set(agent_kinds)):
         ids = np.array(sorted(i for i, k in zip(episode_ids, agent_kinds) if k == kind), dtype=np.int64)
+        rng = np.random.default_rng(derive_seed(seed, f"split-{kind}"))
         val.extend(int(i) for i in rng.permutation(ids)[:held_out_count(len(ids), val_fraction)])
     if not val:
         counts = ", ".join(f"{n} {k}" for k, n in sorted(Counter(agent_kinds).items())) or "none"

@@ -4,6 +4,8 @@ encoder and browser accepts the size.
 
 Frame n of an episode's video is row n of that episode in the HDF5 file; its panel shows that row:
 the action taken at it, the reward of that step, and the return up to and including that step.
+x264 runs at preset veryfast, CRF 20: Atari's flat colours stay visually clean at several times the speed of the
+default preset (the lossless copy of every frame is the HDF5 file).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def compose(frame: np.ndarray, lines: list[tuple[str, str]], scale: int, colour:
     """The scaled game at the top left, the panel to its right, black padding to the video size."""
     width, height = video_size(scale)
     canvas = np.zeros((height, width, 3), np.uint8)
-    game = frame.repeat(scale, axis=0).repeat(scale, axis=1)
+    game = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)  # exact pixel replication
     canvas[:game.shape[0], :game.shape[1]] = game
     x = game.shape[1] + 6 * scale
     font, size, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.36 * scale, max(1, scale // 2)
@@ -60,9 +62,9 @@ class EpisodeVideo:
     """Streams one episode's rows into an MP4 file as they are played."""
 
     def __init__(self, path: Path, *, fps: int, scale: int, action_meanings: list[str], agent: str, episode_id: int):
-        self.writer = imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec="libx264",
+        self.writer = imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=None,
                                          pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
-                                         output_params=["-movflags", "+faststart"])
+                                         output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"])
         self.scale, self.meanings, self.agent, self.episode_id = scale, action_meanings, agent, episode_id
         self.frame_number, self.cumulative = 0, 0.0
 

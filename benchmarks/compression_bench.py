@@ -1,0 +1,62 @@
+"""gzip level 1 against lzf for the frame array: size, write speed and random-window read speed, on real recorded
+frames, with the layout record uses (one frame per chunk). Why record.compression defaults to gzip."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.gameplay_h5 import FRAME_SHAPE, open_gameplay
+
+CODECS = {"gzip-1": ("gzip", 1), "lzf": ("lzf", None), "none": (None, None)}
+
+
+def measure(frames: np.ndarray, compression: str | None, level: int | None, reads: np.ndarray, window: int,
+            folder: Path) -> tuple[int, float, float]:
+    """(bytes on disk, frames written per second, frames read per second) for one codec."""
+    path = folder / f"{compression}.h5"
+    start = time.perf_counter()
+    with h5py.File(path, "w") as f:
+        ds = f.create_dataset("frames", shape=frames.shape, dtype="uint8", chunks=(1, *FRAME_SHAPE),
+                              compression=compression, compression_opts=level)
+        for i in range(0, len(frames), 256):
+            ds[i:i + 256] = frames[i:i + 256]
+    write = len(frames) / (time.perf_counter() - start)
+    with h5py.File(path, "r") as f:
+        start = time.perf_counter()
+        for r in reads:
+            f["frames"][r:r + window]
+        read = len(reads) * window / (time.perf_counter() - start)
+    return os.path.getsize(path), write, read
+
+
+def main(
+    data: Path = typer.Option(Path("data/gameplay.h5"), help="recorded gameplay file whose frames are re-encoded"),
+    limit: int = typer.Option(4000, help="at most this many frames (from the start of the file)"),
+    window: int = typer.Option(8, help="consecutive frames per random read"),
+    reads: int = typer.Option(500, help="random windows read per codec"),
+) -> None:
+    with open_gameplay(data) as f:
+        frames = f["frames"][:limit]
+    starts = np.random.default_rng(0).integers(0, len(frames) - window, size=reads)
+    table = Table(title=f"{len(frames):,} frames of {data} ({frames.nbytes / 2**20:,.0f} MiB raw), one frame per chunk")
+    for column in ("codec", "size", "ratio", "write frames/s", "read frames/s"):
+        table.add_column(column, justify="left" if column == "codec" else "right")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (compression, level) in CODECS.items():
+            size, write, read = measure(frames, compression, level, starts, window, Path(folder))
+            table.add_row(name, f"{size / 2**20:,.1f} MiB", f"{frames.nbytes / size:.1f}x", f"{write:,.0f}",
+                          f"{read:,.0f}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,33 @@
+"""`pipeline inspect PATH`: summarise a recorded dataset in the terminal and write a contact sheet of sampled frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from pipeline.errors import InputError
+from pipeline.inspection import contact_sheet, render, summarise
+from stages.common import console as errors
+
+
+def inspect_command(
+    path: Path = typer.Argument(Path("data/gameplay.h5"), help="recorded gameplay file"),
+    splits: Optional[Path] = typer.Option(None, "--splits",
+                                          help="split index (default: splits.json beside the dataset, if valid)"),
+    sheet: Optional[Path] = typer.Option(None, "--contact-sheet",
+                                         help="PNG of sampled frames (default: <dataset>_contact_sheet.png beside it)"),
+    samples: int = typer.Option(32, "--samples", help="frames on the contact sheet"),
+    seed: int = typer.Option(0, "--seed", help="which frames are sampled"),
+) -> None:
+    """Episodes and frames per split and agent, returns, actions, storage; and a contact sheet PNG."""
+    report = Console()
+    try:
+        render(summarise(path, splits), report)
+        out = contact_sheet(path, sheet or path.with_name(f"{path.stem}_contact_sheet.png"), samples, seed)
+    except InputError as err:
+        errors.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    report.print(f"Contact sheet: {out}", highlight=False, soft_wrap=True)

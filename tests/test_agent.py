@@ -1,0 +1,100 @@
+"""The learner's arithmetic: Double DQN targets, the importance-weighted loss, exploration and annealing schedules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline.agent import DQNAgent, double_dqn_targets, epsilon_greedy
+from pipeline.replay import Batch
+from pipeline.schedules import beta_at, epsilon_at
+
+
+def test_double_dqn_target_by_hand():
+    """The online net picks the next action, the target net values it; terminals do not bootstrap.
+
+    Row 0: online argmax is action 1, target values it 20: 1 + 0.9 * 20 = 19 (plain DQN would use max 30: 28).
+    Row 1: terminal, so the target is the reward alone: -1.
+    Row 2: online argmax is action 2, target values it -4: 0.5 + 0.9 * -4 = -3.1."""
+    online = torch.tensor([[1.0, 5.0, 2.0], [3.0, 0.0, 1.0], [0.0, 1.0, 2.0]])
+    target = torch.tensor([[10.0, 20.0, 30.0], [7.0, 8.0, 9.0], [6.0, 5.0, -4.0]])
+    rewards = torch.tensor([1.0, -1.0, 0.5])
+    terminals = torch.tensor([0.0, 1.0, 0.0])
+    targets = double_dqn_targets(online, target, rewards, terminals, gamma=0.9)
+    torch.testing.assert_close(targets, torch.tensor([19.0, -1.0, -3.1]))
+
+
+def tiny_batch(weights: np.ndarray) -> Batch:
+    rng = np.random.default_rng(0)
+    n = len(weights)
+    return Batch(indices=np.arange(n), states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
+                 actions=rng.integers(0, 3, n), rewards=rng.standard_normal(n).astype(np.float32),
+                 next_states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
+                 terminals=np.zeros(n, np.float32), weights=weights.astype(np.float32))
+
+
+def agent() -> DQNAgent:
+    torch.manual_seed(0)
+    return DQNAgent(frame_stack=4, num_actions=3, screen_size=84, lr=1e-3, adam_eps=1e-8, gamma=0.99,
+                    max_grad_norm=1.0, device=torch.device("cpu"))
+
+
+def test_zero_importance_weights_leave_the_network_unchanged():
+    """The Huber loss is weighted per sample: weight 0 means no gradient, so Adam does not move."""
+    learner = agent()
+    before = [p.detach().clone() for p in learner.online.parameters()]
+    stats = learner.update(tiny_batch(np.zeros(8)))
+    assert stats.loss == 0.0
+    for old, new in zip(before, learner.online.parameters()):
+        torch.testing.assert_close(old, new, rtol=0, atol=0)
+
+
+def test_an_update_reports_td_errors_and_leaves_the_target_network_alone():
+    learner = agent()
+    batch = tiny_batch(np.ones(8))
+    target_before = [p.detach().clone() for p in learner.target.parameters()]
+    with torch.no_grad():
+        q = learner.online(torch.as_tensor(batch.states)).gather(1, torch.as_tensor(batch.actions)[:, None]).squeeze(1)
+        expected_td = double_dqn_targets(learner.online(torch.as_tensor(batch.next_states)),
+                                         learner.target(torch.as_tensor(batch.next_states)),
+                                         torch.as_tensor(batch.rewards), torch.as_tensor(batch.terminals), 0.99) - q
+    stats = learner.update(batch)
+    np.testing.assert_allclose(stats.td_errors, expected_td.numpy(), rtol=1e-5, atol=1e-6)
+    for old, new in zip(target_before, learner.target.parameters()):
+        torch.testing.assert_close(old, new, rtol=0, atol=0)
+    assert any(not torch.equal(a, b) for a, b in zip(learner.online.parameters(), learner.target.parameters()))
+    learner.sync_target()
+    assert all(torch.equal(a, b) for a, b in zip(learner.online.parameters(), learner.target.parameters()))
+
+
+def test_epsilon_greedy_extremes():
+    q = np.array([[0.0, 2.0, 1.0]] * 1000)
+    rng = np.random.default_rng(0)
+    assert (epsilon_greedy(q.copy(), 0.0, rng) == 1).all()
+    actions = epsilon_greedy(q.copy(), 1.0, rng)
+    assert np.bincount(actions, minlength=3).min() > 250  # each of 3 actions ~333 times
+
+
+@pytest.mark.parametrize("shape", ["linear", "exponential"])
+def test_epsilon_reaches_its_end_and_stays(shape):
+    args = dict(start=1.0, end=0.1, decay_steps=1_000_000, shape=shape)
+    assert epsilon_at(0, **args) == 1.0
+    assert epsilon_at(1_000_000, **args) == pytest.approx(0.1)
+    assert epsilon_at(5_000_000, **args) == pytest.approx(0.1)
+    values = [epsilon_at(s, **args) for s in range(0, 1_000_001, 50_000)]
+    assert all(a > b for a, b in zip(values, values[1:]))
+
+
+def test_epsilon_midpoints_tell_the_shapes_apart():
+    """Halfway, linear decay is at the arithmetic mean of start and end, exponential at the geometric mean."""
+    assert epsilon_at(500, 1.0, 0.1, 1000, "linear") == pytest.approx(0.55)
+    assert epsilon_at(500, 1.0, 0.1, 1000, "exponential") == pytest.approx(np.sqrt(0.1))
+
+
+def test_beta_anneals_from_beta0_when_learning_starts_to_one_at_the_end():
+    assert beta_at(0, 0.4, 1000, 100) == 0.4
+    assert beta_at(100, 0.4, 1000, 100) == 0.4
+    assert beta_at(550, 0.4, 1000, 100) == pytest.approx(0.7)
+    assert beta_at(1000, 0.4, 1000, 100) == 1.0
+    assert beta_at(2000, 0.4, 1000, 100) == 1.0
