@@ -24,7 +24,12 @@ from torch.utils.data import Dataset
 
 from pipeline.checkpoint import file_hash
 from pipeline.errors import InputError
-from pipeline.gameplay_h5 import ROW_DATASETS, EpisodeTable, open_gameplay, read_episodes
+from pipeline.gameplay_h5 import (
+    ROW_DATASETS,
+    EpisodeTable,
+    open_gameplay,
+    read_episodes,
+)
 
 SPLITS_FORMAT_VERSION = 1
 DERIVED_KEYS = ("dones",)  # terminated | truncated

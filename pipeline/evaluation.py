@@ -7,7 +7,6 @@ stream) and for the action RNG, which makes the comparison paired rather than tw
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +14,18 @@ from typing import Callable
 
 import gymnasium as gym
 import numpy as np
-import torch
 from rich.console import Console
 
-from pipeline.envs import FrameStack, action_meanings, make_env
-from pipeline.eval_report import evaluation_progress, plot_scores, results_table, write_episode_table, write_metrics
+from pipeline.envs import action_meanings, make_env
+from pipeline.eval_report import (
+    evaluation_progress,
+    plot_scores,
+    results_table,
+    write_episode_table,
+    write_metrics,
+)
 from pipeline.params import Params
+from pipeline.playing import NO_ACTION, one_torch_thread, play_rows
 from pipeline.policy import RandomPolicy, TrainedPolicy, check_env_matches, load_policy
 from pipeline.scores import human_normalised
 from pipeline.seeding import derive_seed
@@ -52,34 +57,14 @@ def episode_seed(seed: int, episode: int) -> int:
 
 def play_episode(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: int, seed: int, epsilon: float,
                  on_step: Callable[[], None]) -> tuple[float, int, bool]:
-    """Play one episode to game over or the frame cap, the environment and the action RNG both seeded with `seed`
-    (as `pipeline record` does); return (raw return, agent steps, truncated)."""
-    frame, _ = env.reset(seed=seed)
-    rng = np.random.default_rng(seed)
-    stacker = FrameStack(frame_stack, frame.shape)
-    state = stacker.reset(frame)
-    score, length = 0.0, 0
-    while True:
-        action = int(policy.act(state[None], epsilon, rng)[0])
-        frame, reward, terminated, truncated, _ = env.step(action)
-        score += float(reward)
-        length += 1
+    """Play one episode to game over or the frame cap; return (raw return, agent steps, truncated)."""
+    score, length, truncated = 0.0, 0, False
+    for row in play_rows(env, policy, frame_stack, seed, epsilon):
+        if row.action == NO_ACTION:
+            break
+        score, length, truncated = score + row.reward, length + 1, row.truncated and not row.terminated
         on_step()
-        if terminated or truncated:
-            return score, length, bool(truncated and not terminated)
-        state = stacker.push(frame)
-
-
-@contextlib.contextmanager
-def one_torch_thread():
-    """Act with one intra-op thread: a batch of one state gains nothing from more, and on small VMs OpenMP's
-    thread hand-off made each step ~70x slower (65 ms against 1 ms per step measured on 2 vCPUs)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return score, length, truncated
 
 
 def play_agents(params: Params, policy: TrainedPolicy, console: Console) -> list[EpisodeResult]:

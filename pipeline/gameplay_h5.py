@@ -13,10 +13,10 @@ import h5py
 import numpy as np
 
 from pipeline.errors import InputError
+from pipeline.playing import Row
 
 FORMAT_VERSION = 1
 FRAME_SHAPE = (210, 160, 3)
-NO_ACTION = -1
 AGENT_KINDS = ("random", "trained")
 FLUSH_ROWS = 256  # rows buffered in memory before they are written (bounded memory for 27,000-step episodes)
 
@@ -48,19 +48,6 @@ EPISODE_COLUMNS: dict[str, tuple[str, str]] = {
     "seed": ("int64", "environment reset seed and action-RNG seed, derive_seed(seed, 'record-episode', id)"),
     "checkpoint_hash": ("S64", "SHA-256 of the checkpoint that played (ASCII hex); empty for random episodes"),
 }
-
-
-@dataclass(frozen=True)
-class Row:
-    """One row of an episode, as produced while playing and consumed by every writer."""
-
-    frame: np.ndarray        # (210, 160, 3) uint8
-    observation: np.ndarray  # (S, S) uint8
-    action: int
-    reward: float
-    terminated: bool
-    truncated: bool
-    lives: int
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,14 @@ from rich.table import Table
 from pipeline.atomic import atomic_path
 from pipeline.dataset import load_split_ids
 from pipeline.errors import InputError
-from pipeline.gameplay_h5 import AGENT_KINDS, FRAME_SHAPE, EpisodeTable, action_meanings, open_gameplay, read_episodes
+from pipeline.gameplay_h5 import (
+    AGENT_KINDS,
+    FRAME_SHAPE,
+    EpisodeTable,
+    action_meanings,
+    open_gameplay,
+    read_episodes,
+)
 
 SHEET_COLUMNS = 8
 CAPTION_HEIGHT = 14

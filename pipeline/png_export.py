@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.gameplay_h5 import NO_ACTION, Row
+from pipeline.playing import NO_ACTION, Row
 
 
 def episode_folder(root: Path, episode_id: int) -> Path:

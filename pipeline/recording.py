@@ -16,22 +16,27 @@ import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
-import gymnasium as gym
-import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
 
 import pipeline
 from pipeline.atomic import atomic_path, remove
 from pipeline.checkpoint import library_versions
-from pipeline.envs import FrameStack, action_meanings, env_id, make_env
-from pipeline.gameplay_h5 import LAYOUT_NOTE, NO_ACTION, GameplayWriter, Row
+from pipeline.envs import action_meanings, env_id, make_env
+from pipeline.gameplay_h5 import LAYOUT_NOTE, GameplayWriter
 from pipeline.params import Params, RecordParams, params_to_dict
+from pipeline.playing import one_torch_thread, play_rows
 from pipeline.png_export import PngEpisode
-from pipeline.policy import RandomPolicy, TrainedPolicy, check_env_matches, load_policy
+from pipeline.policy import RandomPolicy, check_env_matches, load_policy
 from pipeline.seeding import derive_seed
 from pipeline.signals import Interrupted, stop_on_signals
 from pipeline.video import EpisodeVideo
@@ -65,28 +70,6 @@ def agent_counts(episodes: int, percent_random: float) -> tuple[int, int]:
 
 def episode_seed(seed: int, k: int) -> int:
     return derive_seed(seed, "record-episode", k)
-
-
-def play_rows(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: int, seed: int, epsilon: float,
-              max_steps: int) -> Iterator[Row]:
-    """The rows of one episode: one per agent step, then the final state (action NO_ACTION).
-    `max_steps` > 0 ends the episode after that many steps, marking the last step truncated."""
-    obs, info = env.reset(seed=seed)
-    rng = np.random.default_rng(seed)
-    stacker = FrameStack(frame_stack, obs.shape)
-    state, steps = stacker.reset(obs), 0
-    while True:
-        screen, lives = env.unwrapped.ale.getScreenRGB(), info["lives"]
-        action = int(policy.act(state[None], epsilon, rng)[0])
-        next_obs, reward, terminated, truncated, info = env.step(action)
-        steps += 1
-        truncated = bool(truncated or (not terminated and steps == max_steps))
-        yield Row(screen, obs, action, float(reward), bool(terminated), truncated, lives)
-        obs = next_obs
-        if terminated or truncated:
-            yield Row(env.unwrapped.ale.getScreenRGB(), obs, NO_ACTION, 0.0, False, False, info["lives"])
-            return
-        state = stacker.push(obs)
 
 
 def git_commit() -> str:
@@ -149,7 +132,8 @@ def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | N
                   f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g})",
                   highlight=False, soft_wrap=True)
 
-    with contextlib.ExitStack() as outputs, stop_on_signals() as stop, record_progress(console) as progress:
+    with contextlib.ExitStack() as outputs, stop_on_signals() as stop, record_progress(console) as progress, \
+            one_torch_thread():
         # entered first, renamed last: a dataset in place means its videos and frames are in place too
         tmp_dataset = outputs.enter_context(atomic_path(layout.dataset))
         tmp_videos = outputs.enter_context(atomic_path(layout.videos))

@@ -13,8 +13,13 @@ from rich.console import Console
 
 from pipeline.agent import DQNAgent, pick_device
 from pipeline.atomic import remove
-from pipeline.checkpoint import (load_checkpoint, periodic_checkpoints, periodic_path, prune_checkpoints,
-                                 save_checkpoint)
+from pipeline.checkpoint import (
+    load_checkpoint,
+    periodic_checkpoints,
+    periodic_path,
+    prune_checkpoints,
+    save_checkpoint,
+)
 from pipeline.envs import FrameStack, action_meanings, env_id, make_env
 from pipeline.errors import InputError
 from pipeline.params import Params, params_to_dict
@@ -86,6 +91,7 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     console = console or Console(stderr=True)
     p, t = params, params.train
     layout = TrainLayout(Path(out_dir))
+    env_id(p.env.game)  # an unknown game stops here, before a fresh start clears the earlier results
     saved = resumable_checkpoint(layout, params, required=resume == "yes") if resume != "no" else None
     if saved is None:
         for stale in (layout.checkpoints, layout.live, layout.model):
@@ -121,7 +127,7 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
             "step": step, "episode": episode, "complete": complete, "agent": agent.state_dict(),
             "params": params_to_dict(params), "env_id": env_id(p.env.game), "action_meanings": meanings,
             "epsilon": epsilon_at(step, t.epsilon_start, t.epsilon_end, t.epsilon_decay_steps, t.epsilon_decay),
-            "beta": beta_at(step, t.beta0, t.steps, learn_from),
+            "beta": beta_at(step, t.beta0, t.steps, t.learning_starts),
             "max_priority": getattr(replay.sampler, "max_priority", 1.0), "recent_returns": list(returns),
             "rng": {"act": act_rng.bit_generator.state, "replay": replay.rng.bit_generator.state,
                     "torch": torch.get_rng_state()},
@@ -171,7 +177,7 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
             else:
                 state = stacker.push(frame)
 
-            beta = beta_at(step, t.beta0, t.steps, learn_from)
+            beta = beta_at(step, t.beta0, t.steps, t.learning_starts)
             if step >= learn_from and step % t.train_frequency == 0:
                 batch = replay.sample(t.batch_size, beta)
                 stats = agent.update(batch)
@@ -203,7 +209,8 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
         progress.update(task, completed=step)
 
     save_checkpoint(layout.model, payload(complete=True))
-    log.log(step, {"train/mean_return_last_100": float(np.mean(returns)) if returns else 0.0})
+    if returns:
+        log.log(step, {"train/mean_return_last_100": float(np.mean(returns))})
     log.close()
     env.close()
     console.print(f"Trained {step:,} steps over {episode:,} episodes; mean return of the last {len(returns)}: "

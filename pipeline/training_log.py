@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 from dvclive import Live
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 
 def truncate_history(live_dir: Path, after_step: int) -> None:

@@ -16,7 +16,8 @@ import cv2
 import imageio.v2 as imageio
 import numpy as np
 
-from pipeline.gameplay_h5 import FRAME_SHAPE, NO_ACTION, Row
+from pipeline.gameplay_h5 import FRAME_SHAPE
+from pipeline.playing import NO_ACTION, Row
 
 PANEL_WIDTH = 112  # panel width at scale 1; 160 + 112 = 272 = 17 * 16
 BLOCK = 16

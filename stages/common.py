@@ -7,17 +7,17 @@ CLI can never drift from the params schema.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
 
 from pipeline.errors import InputError
-from pipeline.params import SECTIONS, Params, field_docs, load_params
+from pipeline.params import SECTIONS, field_docs, load_params
 from pipeline.signals import Interrupted
 
 console = Console(stderr=True)
@@ -26,6 +26,19 @@ PARAMS_FILE = Path("params.yaml")
 
 def _flag(section: str, name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """Bad input becomes one red line and exit code 2; a loop stopped by a signal, its message and 128 + signal."""
+    try:
+        yield
+    except InputError as err:
+        console.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except Interrupted as stop:
+        console.print(f"[yellow]{stop}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(stop.exit_code) from None
 
 
 def with_params(*sections: str) -> Callable:
@@ -61,15 +74,8 @@ def with_params(*sections: str) -> Callable:
                 if value is not None:
                     overrides.setdefault(section, {})[name] = value
             params_file = kwargs.pop("params_file")
-            try:
-                params = load_params(params_file, overrides)
-                return func(params=params, **kwargs)
-            except InputError as err:
-                console.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
-                raise typer.Exit(2) from None
-            except Interrupted as stop:
-                console.print(f"[yellow]{stop}[/]", highlight=False, soft_wrap=True)
-                raise typer.Exit(stop.exit_code) from None
+            with reported_errors():
+                return func(params=load_params(params_file, overrides), **kwargs)
 
         del wrapper.__wrapped__  # Typer must read the generated signature, not the original one
         wrapper.__signature__ = inspect.Signature(own + generated)
@@ -78,5 +84,3 @@ def with_params(*sections: str) -> Callable:
 
     return decorate
 
-
-__all__ = ["with_params", "console", "Params", "sys"]

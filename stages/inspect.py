@@ -8,9 +8,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from pipeline.errors import InputError
 from pipeline.inspection import contact_sheet, render, summarise
-from stages.common import console as errors
+from stages.common import reported_errors
 
 
 def inspect_command(
@@ -24,10 +23,7 @@ def inspect_command(
 ) -> None:
     """Episodes and frames per split and agent, returns, actions, storage; and a contact sheet PNG."""
     report = Console()
-    try:
+    with reported_errors():
         render(summarise(path, splits), report)
         out = contact_sheet(path, sheet or path.with_name(f"{path.stem}_contact_sheet.png"), samples, seed)
-    except InputError as err:
-        errors.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
     report.print(f"Contact sheet: {out}", highlight=False, soft_wrap=True)

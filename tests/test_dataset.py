@@ -17,7 +17,8 @@ from torch.utils.data import DataLoader
 
 from pipeline.dataset import GameplayDataset
 from pipeline.errors import InputError
-from pipeline.gameplay_h5 import FRAME_SHAPE, NO_ACTION, GameplayWriter, Row
+from pipeline.gameplay_h5 import FRAME_SHAPE, GameplayWriter
+from pipeline.playing import NO_ACTION, Row
 from pipeline.splitting import split_dataset
 
 LENGTHS = [5, 1, 9, 3, 6]  # agent steps; each episode has one more row

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny_params, write_params
 from typer.testing import CliRunner
 
-from conftest import tiny_params, write_params
 from pipeline.cli import app
 from pipeline.envs import available_games
 from pipeline.scores import RANDOM_AND_HUMAN, human_normalised

@@ -8,9 +8,9 @@ import cv2
 import h5py
 import numpy as np
 import pytest
+from conftest import tiny_params, write_params
 from typer.testing import CliRunner
 
-from conftest import tiny_params, write_params
 from pipeline.cli import app
 from pipeline.gameplay_h5 import FRAME_SHAPE
 from pipeline.inspection import CAPTION_HEIGHT, GAP, summarise

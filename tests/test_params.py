@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import tiny_params
 from typer.testing import CliRunner
 
-from conftest import tiny_params
 from pipeline.cli import app
 from pipeline.params import params_to_dict
 

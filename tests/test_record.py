@@ -13,16 +13,22 @@ import h5py
 import imageio.v2 as imageio
 import numpy as np
 import pytest
+from conftest import tiny_params, write_params
 from typer.testing import CliRunner
 
 from pipeline.checkpoint import file_hash
 from pipeline.cli import app
 from pipeline.envs import make_env
-from pipeline.gameplay_h5 import EPISODE_COLUMNS, FORMAT_VERSION, NO_ACTION, ROW_DATASETS, read_episodes
+from pipeline.gameplay_h5 import (
+    EPISODE_COLUMNS,
+    FORMAT_VERSION,
+    ROW_DATASETS,
+    read_episodes,
+)
+from pipeline.playing import NO_ACTION
 from pipeline.png_export import frame_path, read_frame
 from pipeline.recording import agent_counts, episode_seed, record
 from pipeline.video import video_size
-from conftest import tiny_params, write_params
 
 STEPS = 40  # tiny_params: record.max_episode_steps
 PYTHON = Path(sys.executable)

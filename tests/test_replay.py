@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.replay import PrioritizedSampler, ReplayBuffer, UniformSampler, make_replay
+from pipeline.replay import (
+    PrioritizedSampler,
+    ReplayBuffer,
+    UniformSampler,
+    make_replay,
+)
 
 K = 4  # frames per stack in these tests
 

@@ -8,12 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny_params, write_params
 from typer.testing import CliRunner
 
-from conftest import tiny_params, write_params
 from pipeline.cli import app
 from pipeline.errors import InputError
-from pipeline.gameplay_h5 import FRAME_SHAPE, GameplayWriter, Row, open_gameplay, read_episodes
+from pipeline.gameplay_h5 import (
+    FRAME_SHAPE,
+    GameplayWriter,
+    open_gameplay,
+    read_episodes,
+)
+from pipeline.playing import Row
 from pipeline.splitting import held_out_count, split_episodes
 
 
