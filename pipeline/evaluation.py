@@ -25,7 +25,7 @@ from pipeline.eval_report import (
     write_metrics,
 )
 from pipeline.params import Params
-from pipeline.playing import NO_ACTION, one_torch_thread, play_rows
+from pipeline.playing import NO_ACTION, play_rows
 from pipeline.policy import RandomPolicy, TrainedPolicy, check_env_matches, load_policy
 from pipeline.scores import human_normalised
 from pipeline.seeding import derive_seed
@@ -73,7 +73,7 @@ def play_agents(params: Params, policy: TrainedPolicy, console: Console) -> list
     agents = {"trained": policy, "random": RandomPolicy(len(action_meanings(env)))}
     n = params.evaluate.episodes
     results = []
-    with evaluation_progress(console) as progress, one_torch_thread():
+    with evaluation_progress(console) as progress:
         for name, agent in agents.items():
             task = progress.add_task(name, total=n, steps=0, rate=0.0, last="-")
             steps, start = 0, time.perf_counter()

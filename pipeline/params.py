@@ -29,7 +29,7 @@ class EnvParams:
     game: str = spec("MsPacman", "ALE game name, as in ALE/<game>-v5 (e.g. MsPacman, Breakout, Pong)")
     frame_stack: int = spec(8, "frames stacked into one agent observation", choices=(4, 8))
     frameskip: int = spec(4, "emulator frames per agent step (max-pooled over the last two)", ge=1, le=8)
-    noop_max: int = spec(30, "at most this many no-op actions at the start of each episode", ge=0)
+    noop_max: int = spec(30, "at most this many no-op emulator frames at the start of each episode (random count, as OpenAI baselines does)", ge=0)
     sticky_action_prob: float = spec(0.25, "probability that the emulator repeats the previous action", ge=0.0, le=1.0)
     terminal_on_life_loss: bool = spec(False, "treat a lost life as terminal for learning (episodes still run to game over)")
     max_episode_frames: int = spec(108_000, "emulator frames after which an episode is truncated (30 minutes at 60 Hz)", gt=0)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Iterator
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 from pipeline.envs import FrameStack
 from pipeline.policy import RandomPolicy, TrainedPolicy
@@ -53,15 +51,3 @@ def play_rows(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: i
             yield Row(env.unwrapped.ale.getScreenRGB(), obs, NO_ACTION, 0.0, False, False, info["lives"])
             return
         state = stacker.push(obs)
-
-
-@contextlib.contextmanager
-def one_torch_thread():
-    """Act with one intra-op thread: a batch of one state gains nothing from more, and on small VMs OpenMP's
-    thread hand-off made each step ~70x slower (65 ms against 1 ms per step measured on 2 vCPUs)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

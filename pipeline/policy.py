@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.agent import epsilon_greedy, pick_device
+from pipeline.agent import epsilon_greedy, pick_device, q_values
 from pipeline.checkpoint import file_hash, load_checkpoint
 from pipeline.errors import InputError
 from pipeline.networks import NatureCNN
@@ -36,12 +36,10 @@ class TrainedPolicy:
     checkpoint_hash: str
     step: int
 
-    @torch.no_grad()
     def act(self, stacks: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
         if epsilon >= 1.0:
             return rng.integers(0, len(self.action_meanings), size=len(stacks))
-        q = self.network(torch.as_tensor(stacks, device=self.device)).cpu().numpy()
-        return epsilon_greedy(q, epsilon, rng)
+        return epsilon_greedy(q_values(self.network, stacks, self.device), epsilon, rng)
 
 
 def load_policy(path: Path, device: str = "auto") -> TrainedPolicy:

@@ -34,7 +34,7 @@ from pipeline.checkpoint import library_versions
 from pipeline.envs import action_meanings, env_id, make_env
 from pipeline.gameplay_h5 import LAYOUT_NOTE, GameplayWriter
 from pipeline.params import Params, RecordParams, params_to_dict
-from pipeline.playing import one_torch_thread, play_rows
+from pipeline.playing import play_rows
 from pipeline.png_export import PngEpisode
 from pipeline.policy import RandomPolicy, check_env_matches, load_policy
 from pipeline.seeding import derive_seed
@@ -132,8 +132,7 @@ def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | N
                   f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g})",
                   highlight=False, soft_wrap=True)
 
-    with contextlib.ExitStack() as outputs, stop_on_signals() as stop, record_progress(console) as progress, \
-            one_torch_thread():
+    with contextlib.ExitStack() as outputs, stop_on_signals() as stop, record_progress(console) as progress:
         # entered first, renamed last: a dataset in place means its videos and frames are in place too
         tmp_dataset = outputs.enter_context(atomic_path(layout.dataset))
         tmp_videos = outputs.enter_context(atomic_path(layout.videos))

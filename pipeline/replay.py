@@ -119,6 +119,7 @@ class ReplayBuffer:
         self.size = 0            # rows written so far (up to capacity)
         self._last = -1          # row of the newest frame of the running episode; -1 between episodes
         self._offsets = np.arange(stack - 1, -1, -1)  # oldest frame first
+        self._batch_arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
         """Transitions that can be sampled now."""
@@ -148,21 +149,30 @@ class ReplayBuffer:
         self.sampler.add(np.array([row]))
         self._last = -1 if episode_over else nxt
 
-    def stacks(self, rows: np.ndarray) -> np.ndarray:
+    def stacks(self, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """(B, k, H, W) stacks ending at `rows`, zeros before each row's episode start."""
         history = (rows[:, None] - self._offsets) % self.capacity
-        stacked = self.frames[history]
+        stacked = np.take(self.frames, history, axis=0, out=out)
         stacked[self._offsets > self.episode_step[rows][:, None]] = 0
         return stacked
 
     def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
+        """A batch whose state arrays are reused by the next `sample` call of the same size: use it (or copy it) first.
+
+        Reusing them saves allocating ~2 MB per batch at k = 8, whose pages glibc would hand back to the
+        system and fault in again each time (measured 6x slower at batch 32).
+        """
         indices, weights = self.sampler.sample(batch_size, self.size, self.rng, beta)
+        if batch_size not in self._batch_arrays:
+            shape = (batch_size, self.stack, *self.frames.shape[1:])
+            self._batch_arrays[batch_size] = (np.empty(shape, np.uint8), np.empty(shape, np.uint8))
+        states, next_states = self._batch_arrays[batch_size]
         return Batch(
             indices=indices,
-            states=self.stacks(indices),
+            states=self.stacks(indices, out=states),
             actions=self.actions[indices].astype(np.int64),
             rewards=self.rewards[indices],
-            next_states=self.stacks((indices + 1) % self.capacity),
+            next_states=self.stacks((indices + 1) % self.capacity, out=next_states),
             terminals=self.terminals[indices].astype(np.float32),
             weights=weights,
         )
