@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,10 +25,10 @@ def pick_device(name: str) -> torch.device:
 
 
 def double_dqn_targets(next_q_online: torch.Tensor, next_q_target: torch.Tensor, rewards: torch.Tensor,
-                       terminals: torch.Tensor, gamma: float) -> torch.Tensor:
-    """r + gamma * Q_target(s', argmax_a Q_online(s', a)), with no bootstrap past a terminal."""
+                       discounts: torch.Tensor) -> torch.Tensor:
+    """R + discount * Q_target(s', argmax_a Q_online(s', a)); the discount is gamma^n, or 0 past a terminal."""
     best = next_q_online.argmax(dim=1, keepdim=True)
-    return rewards + gamma * (1.0 - terminals) * next_q_target.gather(1, best).squeeze(1)
+    return rewards + discounts * next_q_target.gather(1, best).squeeze(1)
 
 
 @torch.no_grad()
@@ -42,6 +43,30 @@ def q_values(network: torch.nn.Module, states: np.ndarray, device: torch.device)
         return network(torch.as_tensor(states)).numpy()
     finally:
         torch.set_num_threads(threads)
+
+
+def boltzmann(q_values: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """An action per row sampled from softmax(Q / temperature): near argmax when cold, near uniform when hot."""
+    logits = (q_values - q_values.max(axis=1, keepdims=True)) / temperature
+    probabilities = np.exp(logits)
+    cumulative = np.cumsum(probabilities, axis=1)
+    draws = rng.random(len(q_values)) * cumulative[:, -1]
+    return np.minimum((cumulative <= draws[:, None]).sum(axis=1), q_values.shape[1] - 1)
+
+
+def compiled(module: torch.nn.Module, example: torch.Tensor, enabled: bool):
+    """`torch.compile(module)` when asked and the backend can compile it here; else the module, with a warning."""
+    if not enabled:
+        return module
+    try:
+        fast = torch.compile(module)
+        with torch.no_grad():
+            fast(example)
+        return fast
+    except Exception as err:  # no compiler toolchain, unsupported backend or device
+        warnings.warn(f"torch.compile failed ({type(err).__name__}: {str(err).splitlines()[0][:160]}); "
+                      "training runs eagerly", stacklevel=2)
+        return module
 
 
 def epsilon_greedy(q_values: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
@@ -61,14 +86,18 @@ class UpdateStats:
 
 class DQNAgent:
     def __init__(self, frame_stack: int, num_actions: int, screen_size: int, lr: float, adam_eps: float,
-                 gamma: float, max_grad_norm: float, device: torch.device):
-        self.device, self.gamma, self.max_grad_norm = device, gamma, max_grad_norm
+                 max_grad_norm: float, device: torch.device, dueling: bool = False, compile: bool = False):
+        self.device, self.max_grad_norm = device, max_grad_norm
         self.num_actions = num_actions
-        self.online = NatureCNN(frame_stack, num_actions, screen_size).to(device)
-        self.target = NatureCNN(frame_stack, num_actions, screen_size).to(device)
+        self.online = NatureCNN(frame_stack, num_actions, screen_size, dueling).to(device)
+        self.target = NatureCNN(frame_stack, num_actions, screen_size, dueling).to(device)
         self.target.load_state_dict(self.online.state_dict())
         self.target.requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=lr, eps=adam_eps)
+        # the compiled callables share parameters with the modules, which stay what is checkpointed
+        example = torch.zeros(2, frame_stack, screen_size, screen_size, dtype=torch.uint8, device=device)
+        self.online_forward = compiled(self.online, example, compile)
+        self.target_forward = compiled(self.target, example, compile)
 
     def act(self, states: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
         """Epsilon-greedy actions for a batch of stacks; skips the network when every action is random anyway."""
@@ -76,13 +105,19 @@ class DQNAgent:
             return rng.integers(0, self.num_actions, size=len(states))
         return epsilon_greedy(q_values(self.online, states, self.device), epsilon, rng)
 
-    def update(self, batch: Batch) -> UpdateStats:
+    def act_boltzmann(self, states: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+        return boltzmann(q_values(self.online, states, self.device), temperature, rng)
+
+    def update(self, batch: Batch, rewards: np.ndarray | None = None) -> UpdateStats:
+        """One gradient step on `batch`; `rewards` replaces the batch's returns (RND's explorer learns from a mix)."""
         to = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
         states, next_states = to(batch.states), to(batch.next_states)
-        actions, rewards, terminals, weights = to(batch.actions), to(batch.rewards), to(batch.terminals), to(batch.weights)
+        actions, discounts, weights = to(batch.actions), to(batch.discounts), to(batch.weights)
+        returns = to(batch.rewards if rewards is None else rewards.astype(np.float32))
         with torch.no_grad():
-            targets = double_dqn_targets(self.online(next_states), self.target(next_states), rewards, terminals, self.gamma)
-        q = self.online(states).gather(1, actions[:, None]).squeeze(1)
+            targets = double_dqn_targets(self.online_forward(next_states), self.target_forward(next_states),
+                                         returns, discounts)
+        q = self.online_forward(states).gather(1, actions[:, None]).squeeze(1)
         loss = (weights * F.smooth_l1_loss(q, targets, reduction="none")).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

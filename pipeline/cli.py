@@ -6,6 +6,7 @@ import typer
 
 from stages.evaluate import evaluate_command
 from stages.inspect import inspect_command
+from stages.plot import plot_command
 from stages.record import record_command
 from stages.split import split_command
 from stages.train import train_command
@@ -17,6 +18,7 @@ app.command("evaluate")(evaluate_command)
 app.command("record")(record_command)
 app.command("inspect")(inspect_command)
 app.command("split")(split_command)
+app.command("plot")(plot_command)
 
 
 @app.command("games")

@@ -7,6 +7,7 @@ The env returns one 84x84 grayscale frame per step; stacking k of them is the ca
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections import deque
 
@@ -57,15 +58,43 @@ def needs_fire(env: gym.Env) -> bool:
     return len(meanings) >= 3 and meanings[1] == "FIRE"
 
 
+@functools.cache
+def supported_settings(game_id: str) -> tuple[list[int], list[int]]:
+    """The modes and difficulties a game offers; ALE only tells once the ROM is loaded, so load it once per game."""
+    env = gym.make(game_id)
+    ale = env.unwrapped.ale
+    settings = list(ale.getAvailableModes()), list(ale.getAvailableDifficulties())
+    env.close()
+    return settings
+
+
+def game_settings(p: EnvParams) -> dict[str, int | None]:
+    """gym.make's `mode` and `difficulty` for `p` (None: the game's default), or an InputError with the allowed values.
+
+    ALE itself rejects an unsupported value with a bare RuntimeError ("Invalid game mode requested").
+    """
+    game_id = env_id(p.game)
+    modes, difficulties = supported_settings(game_id)
+    for key, value, allowed, plural in (("mode", p.mode, modes, "modes"),
+                                        ("difficulty", p.difficulty, difficulties, "difficulties")):
+        if value != -1 and value not in allowed:
+            game = game_id[len("ALE/"):-len("-v5")]
+            raise InputError(f"env.{key} = {value}: {game} supports {plural} {', '.join(map(str, allowed))} "
+                             "(or -1 for its default)")
+    return {"mode": None if p.mode == -1 else p.mode, "difficulty": None if p.difficulty == -1 else p.difficulty}
+
+
 def make_env(p: EnvParams) -> gym.Env:
     """One preprocessed environment: no-op starts, frame skip with a max over the last two frames,
-    grayscale `screen_size` square frames, raw (unclipped) rewards, the minimal action set.
+    grayscale `screen_size` square frames, raw (unclipped) rewards, the minimal action set, the game
+    mode and difficulty of `p`.
 
     Lives are reported in `info["lives"]`; end-of-life terminals and reward clipping are applied by
     the learner, so episodes and logged returns stay those of the real game.
     """
     env = gym.make(
         env_id(p.game),
+        **game_settings(p),
         frameskip=1,  # AtariPreprocessing skips frames itself, max-pooling the last two
         repeat_action_probability=p.sticky_action_prob,
         full_action_space=False,

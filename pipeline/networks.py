@@ -1,4 +1,4 @@
-"""The Nature DQN network (Mnih et al. 2015): three convolutions and two fully connected layers."""
+"""The networks: the Nature DQN (Mnih et al. 2015), optionally with a dueling head, and RND's pair."""
 
 from __future__ import annotations
 
@@ -6,20 +6,61 @@ import torch
 from torch import nn
 
 
-class NatureCNN(nn.Module):
-    """Q-values for every action from a (B, k, H, W) uint8 stack; scaling to [0, 1] happens inside."""
+def nature_features(in_frames: int) -> nn.Sequential:
+    """The three Nature convolutions, flattened: 3136 features from 84x84 inputs."""
+    return nn.Sequential(
+        nn.Conv2d(in_frames, 32, kernel_size=8, stride=4), nn.ReLU(),
+        nn.Conv2d(32, 64, kernel_size=4, stride=2), nn.ReLU(),
+        nn.Conv2d(64, 64, kernel_size=3, stride=1), nn.ReLU(),
+        nn.Flatten(),
+    )
 
-    def __init__(self, in_frames: int, num_actions: int, screen_size: int = 84):
+
+def feature_size(features: nn.Module, in_frames: int, screen_size: int) -> int:
+    with torch.no_grad():
+        return features(torch.zeros(1, in_frames, screen_size, screen_size)).shape[1]
+
+
+class NatureCNN(nn.Module):
+    """Q-values for every action from a (B, k, H, W) uint8 stack; scaling to [0, 1] happens inside.
+
+    With `dueling`, two streams share the convolutions: Q = V + A - mean(A) (Wang et al. 2016),
+    so the value of a state is learnt from every action's updates.
+    """
+
+    def __init__(self, in_frames: int, num_actions: int, screen_size: int = 84, dueling: bool = False):
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(in_frames, 32, kernel_size=8, stride=4), nn.ReLU(),
-            nn.Conv2d(32, 64, kernel_size=4, stride=2), nn.ReLU(),
-            nn.Conv2d(64, 64, kernel_size=3, stride=1), nn.ReLU(),
-            nn.Flatten(),
-        )
-        with torch.no_grad():
-            flat = self.features(torch.zeros(1, in_frames, screen_size, screen_size)).shape[1]
+        self.features = nature_features(in_frames)
+        flat = feature_size(self.features, in_frames, screen_size)
+        self.dueling = dueling
         self.head = nn.Sequential(nn.Linear(flat, 512), nn.ReLU(), nn.Linear(512, num_actions))
+        if dueling:
+            self.value = nn.Sequential(nn.Linear(flat, 512), nn.ReLU(), nn.Linear(512, 1))
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        features = self.features(frames.float() / 255.0)
+        if not self.dueling:
+            return self.head(features)
+        advantages = self.head(features)
+        return self.value(features) + advantages - advantages.mean(dim=1, keepdim=True)
+
+
+class RNDNetwork(nn.Module):
+    """Random Network Distillation's embedding of one 84x84 observation (Burda et al. 2018)."""
+
+    def __init__(self, screen_size: int = 84, out: int = 512):
+        super().__init__()
+        self.features = nature_features(1)
+        self.head = nn.Linear(feature_size(self.features, 1, screen_size), out)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(frames.float() / 255.0))
+
+
+def orthogonal_init(module: nn.Module) -> nn.Module:
+    """RND's fixed target is orthogonally initialised, so its random features are well spread."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.orthogonal_(layer.weight, gain=2 ** 0.5)
+            nn.init.zeros_(layer.bias)
+    return module

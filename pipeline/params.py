@@ -34,6 +34,8 @@ class EnvParams:
     terminal_on_life_loss: bool = spec(False, "treat a lost life as terminal for learning (episodes still run to game over)")
     max_episode_frames: int = spec(108_000, "emulator frames after which an episode is truncated (30 minutes at 60 Hz)", gt=0)
     screen_size: int = spec(84, "side of the square grayscale observation", ge=32, le=160)
+    mode: int = spec(-1, "ALE game mode (-1: the game's default); allowed values depend on the game", ge=-1)
+    difficulty: int = spec(-1, "ALE difficulty (-1: the game's default); allowed values depend on the game", ge=-1)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,22 @@ class TrainParams:
     epsilon_end: float = spec(0.1, "final exploration rate", ge=0.0, le=1.0)
     epsilon_decay: str = spec("exponential", "shape of the epsilon schedule", choices=("linear", "exponential"))
     epsilon_decay_steps: int = spec(1_000_000, "agent steps over which epsilon goes from start to end", gt=0)
+    exploration: str = spec("epsilon", "how the acting agent explores: epsilon-greedy, Boltzmann (softmax of Q / temperature) "
+                            "or RND (an exploration agent driven by a novelty bonus)", choices=("epsilon", "boltzmann", "rnd"))
+    temperature_start: float = spec(1.0, "Boltzmann temperature at the first episode", gt=0.0)
+    temperature_end: float = spec(0.05, "Boltzmann temperature floor", gt=0.0)
+    temperature_decay: float = spec(0.995, "Boltzmann temperature factor per episode", gt=0.0, le=1.0)
+    rnd_alpha_start: float = spec(0.5, "RND: weight of the intrinsic reward for the exploration agent at the start", ge=0.0, le=1.0)
+    rnd_alpha_end: float = spec(0.0, "RND: weight of the intrinsic reward at the end of its decay", ge=0.0, le=1.0)
+    rnd_alpha_decay_steps: int = spec(1_000_000, "RND: agent steps over which the weight decays linearly from start to end", gt=0)
+    rnd_lr: float = spec(1e-4, "RND: Adam learning rate of the predictor network", gt=0.0, lt=1.0)
+    living_penalty: float = spec(0.0, "subtracted from every step's learning reward (after clipping); 0 turns it off", ge=0.0)
+    life_loss_penalty: float = spec(0.0, "subtracted from the learning reward of a step that loses a life; 0 turns it off", ge=0.0)
+    dueling: bool = spec(False, "dueling head: Q = V + A - mean(A)")
+    compile: bool = spec(False, "torch.compile the networks (falls back to eager with a warning where it cannot compile)")
+    gradient_steps: int = spec(1, "gradient steps each time training happens (every train_frequency agent steps)", gt=0)
+    prefill_steps: int = spec(0, "agent steps at the start played by a uniformly random policy to fill the buffer", ge=0)
+    n_step: int = spec(1, "steps of reward summed before bootstrapping (n-step returns)", ge=1, le=20)
     alpha: float = spec(0.6, "PER priority exponent: priority = (|TD error| + priority_eps)^alpha", ge=0.0, le=1.0)
     beta0: float = spec(0.4, "PER importance-weight exponent at the start, annealed to 1 over training", ge=0.0, le=1.0)
     priority_eps: float = spec(1e-6, "PER constant added to |TD error| so no transition has zero priority", gt=0.0)
@@ -167,6 +185,10 @@ def _check_relations(p: Params) -> None:
             raise InputError(f"train.{name} = {getattr(t, name)}: must be >= train.batch_size ({t.batch_size})")
     if t.epsilon_end > t.epsilon_start:
         raise InputError(f"train.epsilon_end = {t.epsilon_end}: must be <= train.epsilon_start ({t.epsilon_start})")
+    if t.temperature_end > t.temperature_start:
+        raise InputError(f"train.temperature_end = {t.temperature_end}: must be <= train.temperature_start ({t.temperature_start})")
+    if t.exploration == "rnd" and t.n_step != 1:
+        raise InputError(f"train.n_step = {t.n_step}: must be 1 with train.exploration rnd (the novelty bonus is one-step)")
     if t.epsilon_decay == "exponential" and t.epsilon_end == 0.0:
         raise InputError("train.epsilon_end = 0.0: must be > 0 with epsilon_decay exponential (use linear to reach 0)")
 

@@ -46,7 +46,8 @@ def load_policy(path: Path, device: str = "auto") -> TrainedPolicy:
     """The online network of a checkpoint, in eval mode, with the env settings it needs."""
     data = load_checkpoint(path)
     env = EnvParams(**data["params"]["env"])
-    network = NatureCNN(env.frame_stack, len(data["action_meanings"]), env.screen_size)
+    dueling = bool(data["params"]["train"].get("dueling", False))
+    network = NatureCNN(env.frame_stack, len(data["action_meanings"]), env.screen_size, dueling)
     network.load_state_dict(data["agent"]["online"])
     torch_device = pick_device(device)
     return TrainedPolicy(network.to(torch_device).eval(), torch_device, env, list(data["action_meanings"]),

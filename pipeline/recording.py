@@ -88,6 +88,7 @@ def file_attributes(params: Params, meanings: list[str]) -> dict:
     return {
         "env_id": env_id(e.game), "game": e.game, "frameskip": e.frameskip, "sticky_action_prob": e.sticky_action_prob,
         "noop_max": e.noop_max, "max_episode_frames": e.max_episode_frames, "screen_size": e.screen_size,
+        "mode": e.mode, "difficulty": e.difficulty,
         "fps": params.record.fps, "action_meanings": meanings, "layout": LAYOUT_NOTE,
         "params": json.dumps(params_to_dict(params), sort_keys=True),
         "package_version": pipeline.__version__, "library_versions": json.dumps(library_versions(), sort_keys=True),

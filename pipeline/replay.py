@@ -12,6 +12,7 @@ At 1,000,000 rows and 84x84 frames the storage is 7.06 GB plus 14 bytes a row, w
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,9 +25,9 @@ class Batch:
     indices: np.ndarray      # (B,) rows, to update priorities with
     states: np.ndarray       # (B, k, H, W) uint8
     actions: np.ndarray      # (B,) int64
-    rewards: np.ndarray      # (B,) float32, as stored (already clipped if the learner clips)
-    next_states: np.ndarray  # (B, k, H, W) uint8
-    terminals: np.ndarray    # (B,) float32: 1 where the next state must not be bootstrapped
+    rewards: np.ndarray      # (B,) float32 n-step return: sum of gamma^j r_t+j over the steps taken (rewards as stored)
+    next_states: np.ndarray  # (B, k, H, W) uint8: the state n steps on (or where the episode ended)
+    discounts: np.ndarray    # (B,) float32 gamma^m for the m steps taken; 0 where a terminal cut bootstrapping
     weights: np.ndarray      # (B,) float32 importance weights (all ones for uniform replay)
 
 
@@ -102,18 +103,25 @@ class PrioritizedSampler:
 
 
 class ReplayBuffer:
-    """Frames stored once; call `start_episode` with the first frame, then `add` once per step."""
+    """Frames stored once; call `start_episode` with the first frame, then `add` once per step.
 
-    def __init__(self, capacity: int, stack: int, frame_shape: tuple[int, int], sampler, seed: int):
-        if capacity <= stack:
-            raise ValueError("capacity must exceed the stack depth")
-        self.capacity, self.stack = capacity, stack
+    With n-step returns a transition becomes sampleable once the n steps after it are stored (or its
+    episode has ended), and its return stops early at a terminal or at the end of the episode.
+    """
+
+    def __init__(self, capacity: int, stack: int, frame_shape: tuple[int, int], sampler, seed: int,
+                 gamma: float = 0.99, n_step: int = 1):
+        if capacity <= stack + n_step:
+            raise ValueError("capacity must exceed the stack depth plus n_step")
+        self.capacity, self.stack, self.gamma, self.n_step = capacity, stack, gamma, n_step
         self.frames = np.zeros((capacity, *frame_shape), np.uint8)  # pages are touched only as rows fill
         self.episode_step = np.zeros(capacity, np.int32)
         self.actions = np.zeros(capacity, np.uint8)
         self.rewards = np.zeros(capacity, np.float32)
-        self.terminals = np.zeros(capacity, bool)
+        self.terminals = np.zeros(capacity, bool)     # the step cut bootstrapping
+        self.episode_over = np.zeros(capacity, bool)  # the step ended the episode (terminated or truncated)
         self.sampler = sampler
+        self._pending: deque[int] = deque()  # rows of this episode waiting for their n-step lookahead
         self.rng = np.random.default_rng(seed)
         self.cursor = 0          # next row to write
         self.size = 0            # rows written so far (up to capacity)
@@ -144,9 +152,13 @@ class ReplayBuffer:
         if self._last < 0:
             raise RuntimeError("start_episode must come before add")
         row = self._last
-        self.actions[row], self.rewards[row], self.terminals[row] = action, reward, terminal
+        self.actions[row], self.rewards[row] = action, reward
+        self.terminals[row], self.episode_over[row] = terminal, episode_over
         nxt = self._write(next_frame, int(self.episode_step[row]) + 1)
-        self.sampler.add(np.array([row]))
+        self._pending.append(row)
+        ready = len(self._pending) if episode_over else len(self._pending) - self.n_step + 1
+        if ready > 0:
+            self.sampler.add(np.array([self._pending.popleft() for _ in range(ready)]))
         self._last = -1 if episode_over else nxt
 
     def stacks(self, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -167,21 +179,40 @@ class ReplayBuffer:
             shape = (batch_size, self.stack, *self.frames.shape[1:])
             self._batch_arrays[batch_size] = (np.empty(shape, np.uint8), np.empty(shape, np.uint8))
         states, next_states = self._batch_arrays[batch_size]
+        returns, last, discounts = self.n_step_returns(indices)
         return Batch(
             indices=indices,
             states=self.stacks(indices, out=states),
             actions=self.actions[indices].astype(np.int64),
-            rewards=self.rewards[indices],
-            next_states=self.stacks((indices + 1) % self.capacity, out=next_states),
-            terminals=self.terminals[indices].astype(np.float32),
+            rewards=returns,
+            next_states=self.stacks((last + 1) % self.capacity, out=next_states),
+            discounts=discounts,
             weights=weights,
         )
+
+    def n_step_returns(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each transition: the discounted sum of up to n rewards, stopping after a terminal or the episode's
+        last step; the row of the last step taken; and gamma^m (0 after a terminal) to bootstrap with."""
+        returns = np.zeros(len(indices), np.float32)
+        last = indices.copy()
+        taken = np.zeros(len(indices), np.int64)
+        cut = np.zeros(len(indices), bool)
+        going = np.ones(len(indices), bool)
+        for j in range(self.n_step):  # a loop over n (small), vectorised over the batch
+            rows = (indices + j) % self.capacity
+            returns += np.where(going, self.gamma ** j * self.rewards[rows], 0.0).astype(np.float32)
+            last = np.where(going, rows, last)
+            taken += going
+            cut |= going & self.terminals[rows]
+            going &= ~(self.terminals[rows] | self.episode_over[rows])
+        discounts = np.where(cut, 0.0, self.gamma ** taken).astype(np.float32)
+        return returns, last, discounts
 
     def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
         self.sampler.update(indices, td_errors)
 
 
 def make_replay(kind: str, capacity: int, stack: int, frame_shape: tuple[int, int],
-                alpha: float, priority_eps: float, seed: int) -> ReplayBuffer:
+                alpha: float, priority_eps: float, seed: int, gamma: float = 0.99, n_step: int = 1) -> ReplayBuffer:
     sampler = PrioritizedSampler(capacity, alpha, priority_eps) if kind == "per" else UniformSampler(capacity)
-    return ReplayBuffer(capacity, stack, frame_shape, sampler, seed)
+    return ReplayBuffer(capacity, stack, frame_shape, sampler, seed, gamma, n_step)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from pipeline.agent import DQNAgent, pick_device
+from pipeline.agent import pick_device
 from pipeline.atomic import remove
 from pipeline.checkpoint import (
     load_checkpoint,
@@ -20,11 +20,13 @@ from pipeline.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
-from pipeline.envs import FrameStack, action_meanings, env_id, make_env
+from pipeline.diagnostics import write_diagnostics
+from pipeline.envs import FrameStack, action_meanings, env_id, game_settings, make_env
 from pipeline.errors import InputError
-from pipeline.params import Params, params_to_dict
+from pipeline.learners import DQNLearner, make_learner
+from pipeline.params import Params, TrainParams, params_to_dict
 from pipeline.replay import PrioritizedSampler, make_replay
-from pipeline.schedules import beta_at, epsilon_at
+from pipeline.schedules import beta_at
 from pipeline.seeding import derive_seed
 from pipeline.signals import Interrupted, stop_on_signals
 from pipeline.training_log import TrainingLog, training_progress
@@ -80,6 +82,20 @@ def resumable_checkpoint(layout: TrainLayout, params: Params, required: bool) ->
     return state
 
 
+def learning_reward(reward: float, life_lost: bool, t: TrainParams) -> float:
+    """What the learner sees: the sign of the raw reward (with clip_rewards), minus the shaping penalties."""
+    shaped = float(np.sign(reward)) if t.clip_rewards else float(reward)
+    return shaped - t.living_penalty - (t.life_loss_penalty if life_lost else 0.0)
+
+
+def choose_action(learner: DQNLearner, state: np.ndarray, step: int, episode: int, rng: np.random.Generator,
+                  prefill_steps: int, num_actions: int) -> int:
+    """Uniformly random during the prefill, then the learner's exploration policy."""
+    if step < prefill_steps:
+        return int(rng.integers(num_actions))
+    return learner.act(state, step, episode, rng)
+
+
 def train(params: Params, out_dir: Path, resume: str = "no", console: Console | None = None) -> Path:
     """Train a DQN agent as `params` say; return the final model's path.
 
@@ -91,7 +107,7 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     console = console or Console(stderr=True)
     p, t = params, params.train
     layout = TrainLayout(Path(out_dir))
-    env_id(p.env.game)  # an unknown game stops here, before a fresh start clears the earlier results
+    game_settings(p.env)  # an unknown game, mode or difficulty stops here, before a fresh start clears earlier results
     saved = resumable_checkpoint(layout, params, required=resume == "yes") if resume != "no" else None
     if saved is None:
         for stale in (layout.checkpoints, layout.live, layout.model):
@@ -102,19 +118,19 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     torch.manual_seed(derive_seed(p.seed, "torch"))
     env = make_env(p.env)
     meanings = action_meanings(env)
-    agent = DQNAgent(p.env.frame_stack, len(meanings), p.env.screen_size, t.lr, t.adam_eps, t.gamma,
-                     t.max_grad_norm, device)
+    learner = make_learner(t, p.env.frame_stack, len(meanings), p.env.screen_size, device)
     frame_shape = (p.env.screen_size, p.env.screen_size)
     replay = make_replay(t.replay, t.capacity, p.env.frame_stack, frame_shape, t.alpha, t.priority_eps,
-                         derive_seed(p.seed, "replay"))
+                         derive_seed(p.seed, "replay"), t.gamma, t.n_step)
+    per = isinstance(replay.sampler, PrioritizedSampler)
     act_rng = np.random.default_rng(derive_seed(p.seed, "act"))
     step, episode, returns = 0, 0, deque(maxlen=100)
     if saved is not None:
-        agent.load_state_dict(saved["agent"])
+        learner.load_state_dict(saved)
         act_rng.bit_generator.state = saved["rng"]["act"]
         replay.rng.bit_generator.state = saved["rng"]["replay"]
         torch.set_rng_state(saved["rng"]["torch"])
-        if isinstance(replay.sampler, PrioritizedSampler):
+        if per:
             replay.sampler.max_priority = saved["max_priority"]
         step, episode = saved["step"], saved["episode"]
         returns.extend(saved["recent_returns"])
@@ -124,10 +140,9 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
 
     def payload(complete: bool) -> dict:
         return {
-            "step": step, "episode": episode, "complete": complete, "agent": agent.state_dict(),
+            "step": step, "episode": episode, "complete": complete, **learner.state_dict(),
             "params": params_to_dict(params), "env_id": env_id(p.env.game), "action_meanings": meanings,
-            "epsilon": epsilon_at(step, t.epsilon_start, t.epsilon_end, t.epsilon_decay_steps, t.epsilon_decay),
-            "beta": beta_at(step, t.beta0, t.steps, t.learning_starts),
+            "exploration": learner.exploration(step, episode), "beta": beta_at(step, t.beta0, t.steps, t.learning_starts),
             "max_priority": getattr(replay.sampler, "max_priority", 1.0), "recent_returns": list(returns),
             "rng": {"act": act_rng.bit_generator.state, "replay": replay.rng.bit_generator.state,
                     "torch": torch.get_rng_state()},
@@ -148,21 +163,19 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
 
     state, lives = new_episode()
     episode_return, episode_length = 0.0, 0
-    window = {"loss": [], "mean_q": [], "mean_abs_td": []}
-    histogram_every = max(t.steps // 10, t.log_interval)
+    window: dict[str, list[float]] = defaultdict(list)
+    snapshot_every = max(t.steps // 10, t.log_interval)
     rate, rate_clock, rate_step = 0.0, time.perf_counter(), step
 
     with stop_on_signals() as stop, training_progress(console) as progress:
-        task = progress.add_task("train", total=t.steps, completed=step, rate=0.0, last_return="-",
-                                 epsilon=1.0, beta=t.beta0)
+        task = progress.add_task("train", total=t.steps, completed=step, rate=0.0, last_return="-", schedule="")
         while step < t.steps:
-            epsilon = epsilon_at(step, t.epsilon_start, t.epsilon_end, t.epsilon_decay_steps, t.epsilon_decay)
-            action = int(agent.act(state[None], epsilon, act_rng)[0])
+            action = choose_action(learner, state, step, episode, act_rng, t.prefill_steps, len(meanings))
             frame, reward, terminated, truncated, info = env.step(action)
             life_lost = info["lives"] < lives
             lives = info["lives"]
-            learn_reward = float(np.sign(reward)) if t.clip_rewards else float(reward)
-            replay.add(action, learn_reward, terminated or (p.env.terminal_on_life_loss and life_lost), frame,
+            replay.add(action, learning_reward(reward, life_lost, t),
+                       terminated or (p.env.terminal_on_life_loss and life_lost), frame,
                        episode_over=terminated or truncated)
             step += 1
             episode_return += reward
@@ -179,25 +192,31 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
 
             beta = beta_at(step, t.beta0, t.steps, t.learning_starts)
             if step >= learn_from and step % t.train_frequency == 0:
-                batch = replay.sample(t.batch_size, beta)
-                stats = agent.update(batch)
-                replay.update_priorities(batch.indices, stats.td_errors)
-                window["loss"].append(stats.loss)
-                window["mean_q"].append(stats.mean_q)
-                window["mean_abs_td"].append(float(np.abs(stats.td_errors).mean()))
+                for _ in range(t.gradient_steps):
+                    batch = replay.sample(t.batch_size, beta)
+                    metrics, td_errors = learner.learn(batch, step)
+                    replay.update_priorities(batch.indices, td_errors)
+                    for name, value in metrics.items():
+                        window[name].append(value)
+                    window["mean_abs_td"].append(float(np.abs(td_errors).mean()))
             if step % t.target_update_interval == 0:
-                agent.sync_target()
+                learner.sync_target()
             if step % t.log_interval == 0:
                 now = time.perf_counter()
                 rate = (step - rate_step) / max(now - rate_clock, 1e-9)
                 rate_clock, rate_step = now, step
-                metrics = {f"train/{k}": float(np.mean(v)) for k, v in window.items() if v}
-                metrics.update({"train/epsilon": epsilon, "train/beta": beta, "train/steps_per_second": rate})
+                schedule = learner.exploration(step, episode)
+                metrics = {f"train/{k}": float(np.mean(v)) for k, v in window.items()}
+                metrics.update({f"train/{k}": v for k, v in schedule.items()})
+                metrics.update({"train/beta": beta, "train/steps_per_second": rate})
                 log.log(step, metrics)
-                window = {k: [] for k in window}
-                progress.update(task, completed=step, rate=rate, epsilon=epsilon, beta=beta)
-            if isinstance(replay.sampler, PrioritizedSampler) and step % histogram_every == 0 and step >= learn_from:
-                log.log_priorities(step, replay.sampler.priorities())
+                window.clear()
+                progress.update(task, completed=step, rate=rate,
+                                schedule="  ".join(f"{k} {v:.3f}" for k, v in {**schedule, "beta": beta}.items()))
+            if per and step % snapshot_every == 0 and step >= learn_from:
+                priorities = replay.sampler.priorities()
+                log.log_priorities(step, priorities)
+                log.log_replay_snapshot(step, priorities, beta)
             if step % t.checkpoint_interval == 0:
                 checkpoint()
             if stop:
@@ -212,6 +231,7 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     if returns:
         log.log(step, {"train/mean_return_last_100": float(np.mean(returns))})
     log.close()
+    write_diagnostics(layout.live)
     env.close()
     console.print(f"Trained {step:,} steps over {episode:,} episodes; mean return of the last {len(returns)}: "
                   f"{np.mean(returns) if returns else float('nan'):.1f}. Model: {layout.model}")

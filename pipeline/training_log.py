@@ -1,4 +1,5 @@
-"""What a training run reports: DVCLive curves (one TSV per metric, x = agent step) and a rich progress bar."""
+"""What a training run reports: DVCLive curves (one TSV per metric, x = agent step), PER replay snapshots and a rich
+progress bar."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from pipeline.atomic import atomic_path
+
+SNAPSHOT_SIZE = 20_000  # priorities kept per replay snapshot: enough for a histogram, small beside the curves
+
+
+def snapshot_path(live_dir: Path, step: int) -> Path:
+    return Path(live_dir) / "snapshots" / f"step_{step:010d}.npz"
+
 
 def truncate_history(live_dir: Path, after_step: int) -> None:
     """Drop rows logged after `after_step` (by a run that was interrupted past its last checkpoint)."""
@@ -29,6 +38,9 @@ def truncate_history(live_dir: Path, after_step: int) -> None:
         kept = [rows[0]] + [r for r in rows[1:] if int(r[step_col]) <= after_step]
         with open(tsv, "w", newline="") as f:
             csv.writer(f, delimiter="\t", lineterminator="\n").writerows(kept)
+    for snapshot in snapshot_path(live_dir, 0).parent.glob("step_*.npz"):
+        if int(snapshot.stem[len("step_"):]) > after_step:
+            snapshot.unlink()
 
 
 class TrainingLog:
@@ -37,6 +49,7 @@ class TrainingLog:
     def __init__(self, live_dir: Path, resume_step: int | None):
         if resume_step is not None:
             truncate_history(live_dir, resume_step)
+        self.live_dir = Path(live_dir)
         self.live = Live(str(live_dir), resume=resume_step is not None, save_dvc_exp=False, dvcyaml=None)
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
@@ -58,6 +71,15 @@ class TrainingLog:
         self.live.log_image(f"priorities/step_{step:010d}.png", fig)
         plt.close(fig)
 
+    def log_replay_snapshot(self, step: int, priorities: np.ndarray, beta: float) -> None:
+        """A seeded subsample of the PER priorities with beta, from which the diagnostics figure draws the priority and
+        importance-weight distributions. The buffer's smallest priority is kept too: the weights are relative to it."""
+        kept = priorities
+        if len(priorities) > SNAPSHOT_SIZE:
+            kept = np.random.default_rng(step).choice(priorities, SNAPSHOT_SIZE, replace=False)
+        with atomic_path(snapshot_path(self.live_dir, step)) as tmp, open(tmp, "wb") as f:
+            np.savez(f, priorities=kept, beta=float(beta), min_priority=float(priorities.min()))
+
     def close(self) -> None:
         self.live.make_summary()
 
@@ -66,6 +88,6 @@ def training_progress(console: Console) -> Progress:
     return Progress(
         TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:>7.1f} steps/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        TextColumn("return {task.fields[last_return]}  eps {task.fields[epsilon]:.3f}  beta {task.fields[beta]:.3f}"),
+        TextColumn("return {task.fields[last_return]}  {task.fields[schedule]}"),
         console=console, refresh_per_second=4,
     )

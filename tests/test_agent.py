@@ -20,8 +20,8 @@ def test_double_dqn_target_by_hand():
     online = torch.tensor([[1.0, 5.0, 2.0], [3.0, 0.0, 1.0], [0.0, 1.0, 2.0]])
     target = torch.tensor([[10.0, 20.0, 30.0], [7.0, 8.0, 9.0], [6.0, 5.0, -4.0]])
     rewards = torch.tensor([1.0, -1.0, 0.5])
-    terminals = torch.tensor([0.0, 1.0, 0.0])
-    targets = double_dqn_targets(online, target, rewards, terminals, gamma=0.9)
+    discounts = torch.tensor([0.9, 0.0, 0.9])  # gamma, or 0 past a terminal
+    targets = double_dqn_targets(online, target, rewards, discounts)
     torch.testing.assert_close(targets, torch.tensor([19.0, -1.0, -3.1]))
 
 
@@ -31,12 +31,12 @@ def tiny_batch(weights: np.ndarray) -> Batch:
     return Batch(indices=np.arange(n), states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
                  actions=rng.integers(0, 3, n), rewards=rng.standard_normal(n).astype(np.float32),
                  next_states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
-                 terminals=np.zeros(n, np.float32), weights=weights.astype(np.float32))
+                 discounts=np.full(n, 0.99, np.float32), weights=weights.astype(np.float32))
 
 
 def agent() -> DQNAgent:
     torch.manual_seed(0)
-    return DQNAgent(frame_stack=4, num_actions=3, screen_size=84, lr=1e-3, adam_eps=1e-8, gamma=0.99,
+    return DQNAgent(frame_stack=4, num_actions=3, screen_size=84, lr=1e-3, adam_eps=1e-8,
                     max_grad_norm=1.0, device=torch.device("cpu"))
 
 
@@ -58,7 +58,7 @@ def test_an_update_reports_td_errors_and_leaves_the_target_network_alone():
         q = learner.online(torch.as_tensor(batch.states)).gather(1, torch.as_tensor(batch.actions)[:, None]).squeeze(1)
         expected_td = double_dqn_targets(learner.online(torch.as_tensor(batch.next_states)),
                                          learner.target(torch.as_tensor(batch.next_states)),
-                                         torch.as_tensor(batch.rewards), torch.as_tensor(batch.terminals), 0.99) - q
+                                         torch.as_tensor(batch.rewards), torch.as_tensor(batch.discounts)) - q
     stats = learner.update(batch)
     np.testing.assert_allclose(stats.td_errors, expected_td.numpy(), rtol=1e-5, atol=1e-6)
     for old, new in zip(target_before, learner.target.parameters()):

@@ -33,6 +33,17 @@ BAD = {
     "frame stack": ({"env": {"frame_stack": 6}}, [], ["env.frame_stack = 6", "one of 4, 8"]),
     "unknown game": ({"env": {"game": "Breakot"}}, [], ["env.game = 'Breakot'", "closest: Breakout"]),
     "unknown game flag": ({}, ["--game", "MsPacmann"], ["env.game = 'MsPacmann'", "closest: MsPacman"]),
+    "exploration mode": ({}, ["--exploration", "softmax"], ["train.exploration = 'softmax'",
+                                                            "one of epsilon, boltzmann, rnd"]),
+    "temperature decay above 1": ({"train": {"temperature_decay": 1.5}}, [], ["train.temperature_decay = 1.5", "<= 1"]),
+    "temperature end above start": ({"train": {"temperature_end": 2.0}}, [], ["train.temperature_end = 2.0",
+                                                                               "train.temperature_start (1.0)"]),
+    "rnd alpha above 1": ({}, ["--rnd-alpha-start", "2"], ["train.rnd_alpha_start = 2.0", "<= 1"]),
+    "n-step 0": ({}, ["--n-step", "0"], ["train.n_step = 0", ">= 1"]),
+    "n-step with rnd": ({"train": {"exploration": "rnd", "n_step": 3}}, [], ["train.n_step = 3", "exploration rnd"]),
+    "negative penalty": ({}, ["--living-penalty", "-0.1"], ["train.living_penalty = -0.1", ">= 0"]),
+    "zero gradient steps": ({"train": {"gradient_steps": 0}}, [], ["train.gradient_steps = 0", "> 0"]),
+    "dueling not a bool": ({"train": {"dueling": "yes"}}, [], ["train.dueling = 'yes'", "true or false"]),
 }
 
 

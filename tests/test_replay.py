@@ -113,13 +113,14 @@ def test_stacks_stop_at_episode_starts_and_final_observations_are_never_sampled(
     assert seen == {(e, s) for e, length in enumerate(lengths) for s in range(length)}
 
 
-def test_terminal_flags_mark_only_episode_ends():
-    replay = make_replay("uniform", 100, K, (1, 2), alpha=0.6, priority_eps=1e-6, seed=0)
+def test_only_episode_ends_cut_bootstrapping():
+    replay = make_replay("uniform", 100, K, (1, 2), alpha=0.6, priority_eps=1e-6, seed=0, gamma=0.9)
     play(replay, [3, 4, 2])
     batch = replay.sample(200)
     steps = batch.states[:, -1, 0, 1].astype(int) - 1
     episodes = batch.states[:, -1, 0, 0].astype(int) - 1
-    np.testing.assert_array_equal(batch.terminals, ((episodes == 0) & (steps == 2)) | ((episodes == 1) & (steps == 3)))
+    terminal = ((episodes == 0) & (steps == 2)) | ((episodes == 1) & (steps == 3))
+    np.testing.assert_allclose(batch.discounts, np.where(terminal, 0.0, 0.9), rtol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["per", "uniform"])

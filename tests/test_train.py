@@ -92,12 +92,16 @@ def test_resume_refuses_a_checkpoint_trained_with_other_params(trained_dir, tmp_
 # a value for every env and train key, each different from the tiny params.yaml, chosen for a fast run
 FLAG_VALUES = {
     "game": "MsPacman", "frame_stack": 8, "frameskip": 3, "noop_max": 5, "sticky_action_prob": 0.0,
-    "terminal_on_life_loss": True, "max_episode_frames": 3_000, "screen_size": 64,
+    "terminal_on_life_loss": True, "max_episode_frames": 3_000, "screen_size": 64, "mode": 2, "difficulty": 0,
     "steps": 120, "replay": "uniform", "capacity": 500, "batch_size": 16, "learning_starts": 40,
     "train_frequency": 2, "target_update_interval": 30, "gamma": 0.95, "lr": 1e-4, "adam_eps": 1e-5,
     "max_grad_norm": 5.0, "clip_rewards": False, "epsilon_start": 0.9, "epsilon_end": 0.2,
     "epsilon_decay": "linear", "epsilon_decay_steps": 100, "alpha": 0.5, "beta0": 0.5, "priority_eps": 1e-3,
     "device": "cpu", "checkpoint_interval": 60, "keep_checkpoints": 1, "log_interval": 30,
+    "exploration": "boltzmann", "temperature_start": 2.0, "temperature_end": 0.1, "temperature_decay": 0.9,
+    "rnd_alpha_start": 0.3, "rnd_alpha_end": 0.1, "rnd_alpha_decay_steps": 50, "rnd_lr": 1e-3,
+    "living_penalty": 0.01, "life_loss_penalty": 0.5, "dueling": True, "compile": False,
+    "gradient_steps": 2, "prefill_steps": 10, "n_step": 2,
 }
 
 
@@ -112,7 +116,7 @@ def test_every_train_flag_overrides_params_yaml_on_mspacman(tmp_path):
     sections = {"env": EnvParams, "train": TrainParams}
     keys = {section: [name for name, *_ in field_docs(cls)] for section, cls in sections.items()}
     assert sorted(FLAG_VALUES) == sorted(keys["env"] + keys["train"]), "give every new key a test value"
-    file_params = tiny_params(train={"device": "auto"})
+    file_params = tiny_params(train={"device": "auto", "compile": True})  # the flag turns compiling off
     written = params_to_dict(file_params)
     assert all(FLAG_VALUES[key] != written[section][key] for section in sections for key in keys[section])
     params = write_params(tmp_path / "params.yaml", file_params)

@@ -1,0 +1,107 @@
+"""Who acts and who learns, for each exploration mode.
+
+`DQNLearner`: one agent acts (epsilon-greedy or Boltzmann) and learns from the extrinsic reward.
+`RNDLearner`: an exploration agent acts and learns from (1 - alpha) * extrinsic + alpha * intrinsic;
+an exploitation agent learns from the extrinsic reward alone on the same batches and is the one
+checkpointed and evaluated. Both share one replay buffer; a transition's priority is the larger of
+the two agents' |TD errors|, so what surprises either is replayed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from pipeline.agent import DQNAgent
+from pipeline.params import TrainParams
+from pipeline.replay import Batch
+from pipeline.rnd import RND
+from pipeline.schedules import epsilon_at, linear_at, temperature_at
+
+
+def make_agent(t: TrainParams, frame_stack: int, num_actions: int, screen_size: int, device: torch.device) -> DQNAgent:
+    return DQNAgent(frame_stack, num_actions, screen_size, t.lr, t.adam_eps, t.max_grad_norm, device,
+                    dueling=t.dueling, compile=t.compile)
+
+
+def epsilon(t: TrainParams, step: int) -> float:
+    return epsilon_at(step, t.epsilon_start, t.epsilon_end, t.epsilon_decay_steps, t.epsilon_decay)
+
+
+class DQNLearner:
+    def __init__(self, t: TrainParams, frame_stack: int, num_actions: int, screen_size: int, device: torch.device):
+        self.t = t
+        self.agent = make_agent(t, frame_stack, num_actions, screen_size, device)
+
+    def exploration(self, step: int, episode: int) -> dict[str, float]:
+        """The schedule values in force, for acting and for the logs."""
+        if self.t.exploration == "boltzmann":
+            return {"temperature": temperature_at(episode, self.t.temperature_start, self.t.temperature_end,
+                                                  self.t.temperature_decay)}
+        return {"epsilon": epsilon(self.t, step)}
+
+    def act(self, state: np.ndarray, step: int, episode: int, rng: np.random.Generator) -> int:
+        schedule = self.exploration(step, episode)
+        if "temperature" in schedule:
+            return int(self.agent.act_boltzmann(state[None], schedule["temperature"], rng)[0])
+        return int(self.agent.act(state[None], schedule["epsilon"], rng)[0])
+
+    def learn(self, batch: Batch, step: int) -> tuple[dict[str, float], np.ndarray]:
+        stats = self.agent.update(batch)
+        return {"loss": stats.loss, "mean_q": stats.mean_q}, stats.td_errors
+
+    def sync_target(self) -> None:
+        self.agent.sync_target()
+
+    def state_dict(self) -> dict:
+        return {"agent": self.agent.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.agent.load_state_dict(state["agent"])
+
+
+class RNDLearner(DQNLearner):
+    def __init__(self, t: TrainParams, frame_stack: int, num_actions: int, screen_size: int, device: torch.device):
+        super().__init__(t, frame_stack, num_actions, screen_size, device)  # self.agent: the exploitation agent
+        self.explorer = make_agent(t, frame_stack, num_actions, screen_size, device)
+        self.rnd = RND(screen_size, t.rnd_lr, device)
+
+    def alpha(self, step: int) -> float:
+        return linear_at(step, self.t.rnd_alpha_start, self.t.rnd_alpha_end, self.t.rnd_alpha_decay_steps)
+
+    def exploration(self, step: int, episode: int) -> dict[str, float]:
+        return {"epsilon": epsilon(self.t, step), "rnd_alpha": self.alpha(step)}
+
+    def act(self, state: np.ndarray, step: int, episode: int, rng: np.random.Generator) -> int:
+        """The exploration agent acts, epsilon-greedily on the epsilon schedule."""
+        return int(self.explorer.act(state[None], epsilon(self.t, step), rng)[0])
+
+    def learn(self, batch: Batch, step: int) -> tuple[dict[str, float], np.ndarray]:
+        newest = batch.next_states[:, -1:]  # the observation each transition arrives at
+        intrinsic = self.rnd.intrinsic_rewards(newest)
+        alpha = self.alpha(step)
+        explore = self.explorer.update(batch, rewards=(1 - alpha) * batch.rewards + alpha * intrinsic)
+        exploit = self.agent.update(batch)
+        rnd_loss = self.rnd.train(newest)
+        metrics = {"loss": exploit.loss, "mean_q": exploit.mean_q, "explorer_loss": explore.loss,
+                   "explorer_mean_q": explore.mean_q, "rnd_loss": rnd_loss,
+                   "intrinsic_reward": float(intrinsic.mean()), "extrinsic_reward": float(batch.rewards.mean())}
+        return metrics, np.maximum(np.abs(explore.td_errors), np.abs(exploit.td_errors))
+
+    def sync_target(self) -> None:
+        self.agent.sync_target()
+        self.explorer.sync_target()
+
+    def state_dict(self) -> dict:
+        return {"agent": self.agent.state_dict(), "explorer": self.explorer.state_dict(), "rnd": self.rnd.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.explorer.load_state_dict(state["explorer"])
+        self.rnd.load_state_dict(state["rnd"])
+
+
+def make_learner(t: TrainParams, frame_stack: int, num_actions: int, screen_size: int,
+                 device: torch.device) -> DQNLearner:
+    cls = RNDLearner if t.exploration == "rnd" else DQNLearner
+    return cls(t, frame_stack, num_actions, screen_size, device)
