@@ -72,7 +72,7 @@ def test_resume_continues_at_the_checkpointed_step_with_its_optimizer_and_schedu
     at_400 = load(out / "checkpoints" / "step_0000000400.pt")
     t = tiny_params().train
     assert at_400["beta"] == pytest.approx(beta_at(400, t.beta0, 420, t.learning_starts))
-    assert at_400["epsilon"] == pytest.approx(epsilon_at(400, t.epsilon_start, t.epsilon_end,
+    assert at_400["exploration"]["epsilon"] == pytest.approx(epsilon_at(400, t.epsilon_start, t.epsilon_end,
                                                          t.epsilon_decay_steps, t.epsilon_decay))
     assert logged_steps(out, "train/epsilon") == [100, 200, 300, 400]  # no step logged twice
 
@@ -131,9 +131,10 @@ def test_every_train_flag_overrides_params_yaml_on_mspacman(tmp_path):
     # and the run behaved accordingly
     assert final["step"] == 120 and final["env_id"] == "ALE/MsPacman-v5"
     assert [p.name for p in periodic_checkpoints(out / "checkpoints")] == ["step_0000000120.pt"]
-    NatureCNN(8, 9, 64).load_state_dict(final["agent"]["online"])
+    NatureCNN(8, 9, 64, dueling=True).load_state_dict(final["agent"]["online"])
     assert final["agent"]["optimizer"]["param_groups"][0]["lr"] == 1e-4
-    assert adam_steps(final) == 41  # steps 40, 42, ..., 120
+    assert adam_steps(final) == 2 * 41  # gradient_steps 2 at steps 40, 42, ..., 120
+    assert set(final["exploration"]) == {"temperature"}
 
 
 def train_until_interrupted(tmp_path: Path):
