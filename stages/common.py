@@ -24,10 +24,6 @@ console = Console(stderr=True)
 PARAMS_FILE = Path("params.yaml")
 
 
-def _flag(section: str, name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
 @contextlib.contextmanager
 def reported_errors() -> Iterator[None]:
     """Bad input becomes one red line and exit code 2; a loop stopped by a signal, its message and 128 + signal."""
@@ -57,14 +53,15 @@ def with_params(*sections: str) -> Callable:
         origin["seed"] = ("", "seed")
         for section in sections:
             for name, kind, _default, allowed, help_text in field_docs(SECTIONS[section]):
-                arg = f"{section}_{name}" if any(name == o[1] for o in origin.values()) else name
-                flag = _flag(section, name) if arg == name else f"--{section}-{name.replace('_', '-')}"
+                if name in origin:  # the sections a stage reads must not share key names
+                    raise TypeError(f"{section}.{name} and {'.'.join(origin[name])} would share the flag --{name}")
+                flag = "--" + name.replace("_", "-")
                 decls = [f"{flag}/--no-{flag[2:]}"] if kind is bool else [flag]
                 generated.append(inspect.Parameter(
-                    arg, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[kind],
+                    name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[kind],
                     default=typer.Option(None, *decls, help=f"{help_text} ({allowed}; params: {section}.{name})",
                                          rich_help_panel=f"params: {section}")))
-                origin[arg] = (section, name)
+                origin[name] = (section, name)
 
         @functools.wraps(func)
         def wrapper(**kwargs):
