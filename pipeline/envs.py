@@ -20,6 +20,7 @@ from pipeline.errors import InputError
 from pipeline.params import EnvParams
 
 gym.register_envs(ale_py)
+ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no emulator banner in front of our one-line errors
 
 
 def available_games() -> list[str]:
