@@ -77,6 +77,14 @@ def epsilon_greedy(q_values: np.ndarray, epsilon: float, rng: np.random.Generato
     return actions
 
 
+def act_epsilon_greedy(network: torch.nn.Module, states: np.ndarray, epsilon: float, rng: np.random.Generator,
+                       device: torch.device, num_actions: int) -> np.ndarray:
+    """Epsilon-greedy actions for a batch of stacks; skips the network when every action is random anyway."""
+    if epsilon >= 1.0:
+        return rng.integers(0, num_actions, size=len(states))
+    return epsilon_greedy(q_values(network, states, device), epsilon, rng)
+
+
 @dataclass
 class UpdateStats:
     loss: float
@@ -100,10 +108,7 @@ class DQNAgent:
         self.target_forward = compiled(self.target, example, compile)
 
     def act(self, states: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-        """Epsilon-greedy actions for a batch of stacks; skips the network when every action is random anyway."""
-        if epsilon >= 1.0:
-            return rng.integers(0, self.num_actions, size=len(states))
-        return epsilon_greedy(q_values(self.online, states, self.device), epsilon, rng)
+        return act_epsilon_greedy(self.online, states, epsilon, rng, self.device, self.num_actions)
 
     def act_boltzmann(self, states: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
         return boltzmann(q_values(self.online, states, self.device), temperature, rng)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import operator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -118,13 +119,14 @@ class Params:
 SECTIONS: dict[str, type] = {name: kind for name, kind in get_type_hints(Params).items() if name != "seed"}
 
 
+# (metadata key, how the bound reads, whether a value satisfies it)
+BOUNDS = (("ge", ">=", operator.ge), ("gt", ">", operator.gt), ("le", "<=", operator.le), ("lt", "<", operator.lt))
+
+
 def _describe_allowed(meta: dict[str, Any], kind: type) -> str:
     if meta["choices"]:
         return "one of " + ", ".join(str(c) for c in meta["choices"])
-    lo = f"{'>=' if meta['ge'] is not None else '>'} {meta['ge'] if meta['ge'] is not None else meta['gt']}"
-    hi = f"{'<=' if meta['le'] is not None else '<'} {meta['le'] if meta['le'] is not None else meta['lt']}"
-    bounds = [b for b, present in ((lo, meta["ge"] is not None or meta["gt"] is not None),
-                                   (hi, meta["le"] is not None or meta["lt"] is not None)) if present]
+    bounds = [f"{symbol} {meta[key]}" for key, symbol, _ in BOUNDS if meta[key] is not None]
     noun = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[kind]
     return noun + (" " + " and ".join(bounds) if bounds else "")
 
@@ -148,9 +150,8 @@ def _coerce(key: str, value: Any, kind: type, meta: dict[str, Any]) -> Any:
     value = kind(value)
     if kind is float and not math.isfinite(value):
         raise InputError(f"{key} = {value!r}: must be {allowed}")
-    too_low = (meta["ge"] is not None and value < meta["ge"]) or (meta["gt"] is not None and value <= meta["gt"])
-    too_high = (meta["le"] is not None and value > meta["le"]) or (meta["lt"] is not None and value >= meta["lt"])
-    if too_low or too_high or (meta["choices"] and value not in meta["choices"]):
+    in_range = all(holds(value, meta[key]) for key, _, holds in BOUNDS if meta[key] is not None)
+    if not in_range or (meta["choices"] and value not in meta["choices"]):
         raise InputError(f"{key} = {value!r}: must be {allowed}")
     return value
 

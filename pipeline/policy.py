@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.agent import epsilon_greedy, pick_device, q_values
+from pipeline.agent import act_epsilon_greedy, pick_device
 from pipeline.checkpoint import file_hash, load_checkpoint
 from pipeline.errors import InputError
 from pipeline.networks import NatureCNN
@@ -37,9 +37,7 @@ class TrainedPolicy:
     step: int
 
     def act(self, stacks: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-        if epsilon >= 1.0:
-            return rng.integers(0, len(self.action_meanings), size=len(stacks))
-        return epsilon_greedy(q_values(self.network, stacks, self.device), epsilon, rng)
+        return act_epsilon_greedy(self.network, stacks, epsilon, rng, self.device, len(self.action_meanings))
 
 
 def load_policy(path: Path, device: str = "auto") -> TrainedPolicy:

@@ -214,9 +214,9 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
                 progress.update(task, completed=step, rate=rate,
                                 schedule="  ".join(f"{k} {v:.3f}" for k, v in {**schedule, "beta": beta}.items()))
             if per and step % snapshot_every == 0 and step >= learn_from:
-                priorities = replay.sampler.priorities()
-                log.log_priorities(step, priorities)
-                log.log_replay_snapshot(step, priorities, beta)
+                log.log_replay_snapshot(step, replay.sampler.priorities(), beta)
+                if step < t.steps:  # the figure so far, to look at while training runs (the end draws its own)
+                    write_diagnostics(layout.live)
             if step % t.checkpoint_interval == 0:
                 checkpoint()
             if stop:

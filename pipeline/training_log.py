@@ -57,20 +57,6 @@ class TrainingLog:
         for name, value in metrics.items():
             self.live.log_metric(name, float(value))
 
-    def log_priorities(self, step: int, priorities: np.ndarray) -> None:
-        """A histogram image of PER priorities, now and then: is the buffer's mass spread or concentrated?"""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-        ax.hist(priorities, bins=50, color="tab:orange")
-        ax.set(xlabel="priority (|TD error| + eps)^alpha", ylabel="transitions", yscale="log",
-               title=f"PER priorities at step {step:,}")
-        fig.tight_layout()
-        self.live.log_image(f"priorities/step_{step:010d}.png", fig)
-        plt.close(fig)
-
     def log_replay_snapshot(self, step: int, priorities: np.ndarray, beta: float) -> None:
         """A seeded subsample of the PER priorities with beta, from which the diagnostics figure draws the priority and
         importance-weight distributions. The buffer's smallest priority is kept too: the weights are relative to it."""
