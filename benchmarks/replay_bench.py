@@ -111,13 +111,15 @@ def fill(replay: ReplayBuffer, rng: np.random.Generator, mean_episode: int = 2_0
     """Write a transition into every row through the public API: 84x84 frames of noise, episodes of random length."""
     frames = rng.integers(0, 256, size=(64, *replay.frames.shape[1:]), dtype=np.uint8)
     left = rng.geometric(1 / mean_episode)
-    replay.start_episode(frames[0])
+    replay.start(frames[:1])
+    restarted = False
     for step in range(1, replay.capacity + 1):
-        left -= 1
-        replay.add(int(rng.integers(18)), float(rng.standard_normal()), left == 0, frames[step % 64],
-                   episode_over=left == 0)
-        if left == 0:
-            replay.start_episode(frames[(7 * step) % 64])
+        left -= not restarted  # a restart step starts the next episode without taking a step
+        over = left == 0 and not restarted
+        replay.step(rng.integers(18, size=1), rng.standard_normal(1).astype(np.float32), np.array([over]),
+                    frames[step % 64][None], np.array([over]), np.array([restarted]))
+        restarted = over
+        if over:
             left = rng.geometric(1 / mean_episode)
 
 

@@ -114,8 +114,12 @@ class DQNAgent:
         return boltzmann(q_values(self.online, states, self.device), temperature, rng)
 
     def update(self, batch: Batch, rewards: np.ndarray | None = None) -> UpdateStats:
-        """One gradient step on `batch`; `rewards` replaces the batch's returns (RND's explorer learns from a mix)."""
-        to = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
+        """One gradient step on `batch`; `rewards` replaces the batch's returns (RND's explorer learns from a mix).
+
+        The batch crosses to the device with non-blocking copies (from page-locked memory when the replay
+        buffer pins it, or not at all when its frames live on the device), and the TD errors, loss and mean Q
+        come back in one copy: one synchronisation per update."""
+        to = lambda a: torch.as_tensor(a).to(self.device, non_blocking=True)  # noqa: E731
         states, next_states = to(batch.states), to(batch.next_states)
         actions, discounts, weights = to(batch.actions), to(batch.discounts), to(batch.weights)
         returns = to(batch.rewards if rewards is None else rewards.astype(np.float32))
@@ -128,8 +132,9 @@ class DQNAgent:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.online.parameters(), self.max_grad_norm)
         self.optimizer.step()
-        td = (targets - q).detach()
-        return UpdateStats(loss=loss.item(), mean_q=q.detach().mean().item(), td_errors=td.cpu().numpy())
+        with torch.no_grad():
+            host = torch.cat([targets - q, torch.stack([loss, q.mean()])]).cpu().numpy()
+        return UpdateStats(loss=float(host[-2]), mean_q=float(host[-1]), td_errors=host[:-2])
 
     def sync_target(self) -> None:
         self.target.load_state_dict(self.online.state_dict())

@@ -1,7 +1,7 @@
 """Atari environments preprocessed as in the DQN literature, built from gymnasium's own wrappers.
 
 The env returns one 84x84 grayscale frame per step; stacking k of them is the caller's job
-(`FrameStack`), so the replay buffer can store each frame once.
+(`FrameStacks`), so the replay buffer can store each frame once.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections import deque
 
 import ale_py
 import gymnasium as gym
@@ -112,21 +111,25 @@ def action_meanings(env: gym.Env) -> list[str]:
     return list(env.unwrapped.get_action_meanings())
 
 
-class FrameStack:
-    """The agent's view: the last k frames, zero-padded at the start of an episode.
+class FrameStacks:
+    """What n agents see: each environment's last k frames, zero-padded at the start of its episode.
 
     Zero padding matches how the replay buffer rebuilds stacks, so the agent acts on exactly the
     states it learns from.
     """
 
-    def __init__(self, k: int, frame_shape: tuple[int, int]):
-        self.frames: deque[np.ndarray] = deque(maxlen=k)
-        self.k, self.frame_shape = k, frame_shape
+    def __init__(self, n: int, k: int, frame_shape: tuple[int, int]):
+        self.states = np.zeros((n, k, *frame_shape), np.uint8)
 
-    def reset(self, frame: np.ndarray) -> np.ndarray:
-        self.frames.extend(np.zeros(self.frame_shape, np.uint8) for _ in range(self.k - 1))
-        return self.push(frame)
+    def start(self, frames: np.ndarray) -> np.ndarray:
+        """(n, k, H, W) stacks of each environment's first frame, (n, H, W), after k - 1 zero frames."""
+        self.states[:] = 0
+        self.states[:, -1] = frames
+        return self.states
 
-    def push(self, frame: np.ndarray) -> np.ndarray:
-        self.frames.append(frame)
-        return np.stack(self.frames)
+    def push(self, frames: np.ndarray, restarted: np.ndarray) -> np.ndarray:
+        """Slide each stack on by its newest frame; where `restarted`, that frame begins a new episode."""
+        self.states[:, :-1] = self.states[:, 1:]
+        self.states[:, -1] = frames
+        self.states[np.asarray(restarted, bool), :-1] = 0
+        return self.states

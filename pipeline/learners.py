@@ -40,11 +40,12 @@ class DQNLearner:
                                                   self.t.temperature_decay)}
         return {"epsilon": epsilon(self.t, step)}
 
-    def act(self, state: np.ndarray, step: int, episode: int, rng: np.random.Generator) -> int:
+    def act(self, states: np.ndarray, step: int, episode: int, rng: np.random.Generator) -> np.ndarray:
+        """An action for each of the (n, k, H, W) states, from one forward pass."""
         schedule = self.exploration(step, episode)
         if "temperature" in schedule:
-            return int(self.agent.act_boltzmann(state[None], schedule["temperature"], rng)[0])
-        return int(self.agent.act(state[None], schedule["epsilon"], rng)[0])
+            return self.agent.act_boltzmann(states, schedule["temperature"], rng)
+        return self.agent.act(states, schedule["epsilon"], rng)
 
     def learn(self, batch: Batch, step: int) -> tuple[dict[str, float], np.ndarray]:
         stats = self.agent.update(batch)
@@ -72,9 +73,9 @@ class RNDLearner(DQNLearner):
     def exploration(self, step: int, episode: int) -> dict[str, float]:
         return {"epsilon": epsilon(self.t, step), "rnd_alpha": self.alpha(step)}
 
-    def act(self, state: np.ndarray, step: int, episode: int, rng: np.random.Generator) -> int:
+    def act(self, states: np.ndarray, step: int, episode: int, rng: np.random.Generator) -> np.ndarray:
         """The exploration agent acts, epsilon-greedily on the epsilon schedule."""
-        return int(self.explorer.act(state[None], epsilon(self.t, step), rng)[0])
+        return self.explorer.act(states, epsilon(self.t, step), rng)
 
     def learn(self, batch: Batch, step: int) -> tuple[dict[str, float], np.ndarray]:
         newest = batch.next_states[:, -1:]  # the observation each transition arrives at

@@ -37,6 +37,9 @@ class EnvParams:
     screen_size: int = spec(84, "side of the square grayscale observation", ge=32, le=160)
     mode: int = spec(-1, "ALE game mode (-1: the game's default); allowed values depend on the game", ge=-1)
     difficulty: int = spec(-1, "ALE difficulty (-1: the game's default); allowed values depend on the game", ge=-1)
+    num_envs: int = spec(1, "games played at once: training steps this many environments in subprocesses and acts for all "
+                            "with one batched forward pass; evaluate and record play this many episodes at once in worker "
+                            "processes (their results do not depend on it)", ge=1, le=256)
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,10 @@ def _check_relations(p: Params) -> None:
         raise InputError(f"train.epsilon_end = {t.epsilon_end}: must be <= train.epsilon_start ({t.epsilon_start})")
     if t.temperature_end > t.temperature_start:
         raise InputError(f"train.temperature_end = {t.temperature_end}: must be <= train.temperature_start ({t.temperature_start})")
+    rows = p.env.num_envs * (p.env.frame_stack + t.n_step + 1)
+    if t.capacity < rows:
+        raise InputError(f"train.capacity = {t.capacity}: must be >= env.num_envs * (env.frame_stack + train.n_step + 1) "
+                         f"= {rows} (each environment keeps its own stream of frames)")
     if t.exploration == "rnd" and t.n_step != 1:
         raise InputError(f"train.n_step = {t.n_step}: must be 1 with train.exploration rnd (the novelty bonus is one-step)")
     if t.epsilon_decay == "exponential" and t.epsilon_end == 0.0:

@@ -8,10 +8,11 @@ from typing import Iterator
 import gymnasium as gym
 import numpy as np
 
-from pipeline.envs import FrameStack
+from pipeline.envs import FrameStacks
 from pipeline.policy import RandomPolicy, TrainedPolicy
 
 NO_ACTION = -1  # the action of an episode's final row, where no step is taken
+NOT_RESTARTED = np.zeros(1, bool)
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,11 @@ def play_rows(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: i
     """
     obs, info = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
-    stacker = FrameStack(frame_stack, obs.shape)
-    state, steps = stacker.reset(obs), 0
+    stacker = FrameStacks(1, frame_stack, obs.shape)
+    state, steps = stacker.start(obs[None]), 0
     while True:
         screen, lives = env.unwrapped.ale.getScreenRGB(), info["lives"]
-        action = int(policy.act(state[None], epsilon, rng)[0])
+        action = int(policy.act(state, epsilon, rng)[0])
         next_obs, reward, terminated, truncated, info = env.step(action)
         steps += 1
         truncated = bool(truncated or (not terminated and steps == max_steps))
@@ -50,4 +51,4 @@ def play_rows(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: i
         if terminated or truncated:
             yield Row(env.unwrapped.ale.getScreenRGB(), obs, NO_ACTION, 0.0, False, False, info["lives"])
             return
-        state = stacker.push(obs)
+        state = stacker.push(obs[None], restarted=NOT_RESTARTED)

@@ -2,20 +2,22 @@
 
 Row r of the circular storage holds the frame seen at some step of an episode, its position in
 that episode (`episode_step`), and, once the agent has acted on it, the action, the reward and
-whether that step ended the episode for learning. The transition starting at row r has state
-frames r-k+1..r and next state frames r-k+2..r+1; frames from before the episode's first row are
-zeros, so a stack never reaches across an episode boundary. Each episode's final observation gets
-a row of its own (never a transition start), so truncated episodes still bootstrap from it.
+whether that step ended the episode for learning. With one environment stream, the transition
+starting at row r has state frames r-k+1..r and next state frames r-k+2..r+1; with S streams the
+rows interleave and those become r-(k-1)S..r and r-(k-2)S..r+S. Frames from before the episode's
+first row are zeros, so a stack never reaches across an episode boundary or into another stream.
+Each episode's final observation gets a row of its own (never a transition start), so truncated
+episodes still bootstrap from it.
 
 At 1,000,000 rows and 84x84 frames the storage is 7.06 GB plus 14 bytes a row, whatever k is.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from pipeline.sumtree import SumTree
 
@@ -23,10 +25,10 @@ from pipeline.sumtree import SumTree
 @dataclass
 class Batch:
     indices: np.ndarray      # (B,) rows, to update priorities with
-    states: np.ndarray       # (B, k, H, W) uint8
+    states: np.ndarray       # (B, k, H, W) uint8 (a torch tensor on the device when frames are stored there)
     actions: np.ndarray      # (B,) int64
     rewards: np.ndarray      # (B,) float32 n-step return: sum of gamma^j r_t+j over the steps taken (rewards as stored)
-    next_states: np.ndarray  # (B, k, H, W) uint8: the state n steps on (or where the episode ended)
+    next_states: np.ndarray  # (B, k, H, W) uint8 like states: the state n steps on (or where the episode ended)
     discounts: np.ndarray    # (B,) float32 gamma^m for the m steps taken; 0 where a terminal cut bootstrapping
     weights: np.ndarray      # (B,) float32 importance weights (all ones for uniform replay)
 
@@ -102,90 +104,142 @@ class PrioritizedSampler:
         return self.tree[np.flatnonzero(self.valid)]
 
 
+class HostFrames:
+    """Frames in host memory (NumPy); with `pinned`, batches are gathered into page-locked arrays so their copy
+    to a CUDA device can run asynchronously."""
+
+    def __init__(self, capacity: int, frame_shape: tuple[int, int], pinned: bool = False):
+        self.array = np.zeros((capacity, *frame_shape), np.uint8)  # pages are touched only as rows fill
+        self.pinned = pinned
+        self._out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def write(self, rows: np.ndarray, frames: np.ndarray) -> None:
+        self.array[rows] = frames
+
+    def gather(self, history: np.ndarray, padding: np.ndarray, slot: int) -> np.ndarray:
+        """Frames at `history` (B, k) with `padding` positions zeroed, into the reused array `slot` (0: states,
+        1: next states) of this batch size: reusing them saves allocating ~2 MB per batch at k = 8, whose pages
+        glibc would hand back to the system and fault in again each time (measured 6x slower at batch 32)."""
+        if history.shape not in self._out:
+            shape = (*history.shape, *self.array.shape[1:])
+            self._out[history.shape] = tuple(
+                torch.empty(shape, dtype=torch.uint8).pin_memory().numpy() if self.pinned else np.empty(shape, np.uint8)
+                for _ in range(2))
+        stacked = np.take(self.array, history, axis=0, out=self._out[history.shape][slot])
+        stacked[padding] = 0
+        return stacked
+
+
+class DeviceFrames:
+    """Frames in the learner's device memory (a GPU), so a batch is gathered where it is used: only the (B, k)
+    row indices cross to the device, not the B x k x 84 x 84 bytes of each state and next state."""
+
+    def __init__(self, capacity: int, frame_shape: tuple[int, int], device: torch.device):
+        self.array = torch.zeros((capacity, *frame_shape), dtype=torch.uint8, device=device)
+        self.device = device
+
+    def write(self, rows: np.ndarray, frames: np.ndarray) -> None:
+        self.array[torch.as_tensor(rows, device=self.device)] = torch.as_tensor(frames, device=self.device)
+
+    def gather(self, history: np.ndarray, padding: np.ndarray, slot: int) -> torch.Tensor:
+        stacked = self.array[torch.as_tensor(history, device=self.device)]
+        stacked[torch.as_tensor(padding, device=self.device)] = 0
+        return stacked
+
+
 class ReplayBuffer:
-    """Frames stored once; call `start_episode` with the first frame, then `add` once per step.
+    """Frames stored once, for `streams` environments stepped together.
+
+    Rows are interleaved: the frames that step t brings for environments 0..S-1 take S consecutive rows,
+    so the row before row r in its own stream is r - S. A stack is built from one stream's rows only, and
+    never reaches before its episode's start. `start` takes the first frames of every stream, then `step`
+    takes one step of all of them, as gymnasium's vector envs give it (autoreset on the next step).
 
     With n-step returns a transition becomes sampleable once the n steps after it are stored (or its
     episode has ended), and its return stops early at a terminal or at the end of the episode.
     """
 
     def __init__(self, capacity: int, stack: int, frame_shape: tuple[int, int], sampler, seed: int,
-                 gamma: float = 0.99, n_step: int = 1):
-        if capacity <= stack + n_step:
-            raise ValueError("capacity must exceed the stack depth plus n_step")
-        self.capacity, self.stack, self.gamma, self.n_step = capacity, stack, gamma, n_step
-        self.frames = np.zeros((capacity, *frame_shape), np.uint8)  # pages are touched only as rows fill
+                 gamma: float = 0.99, n_step: int = 1, streams: int = 1, frames: HostFrames | DeviceFrames | None = None):
+        capacity -= capacity % streams  # whole steps of all streams
+        if capacity < streams * (stack + n_step + 1):
+            raise ValueError("capacity must hold streams * (stack + n_step + 1) rows")
+        self.capacity, self.stack, self.gamma, self.n_step, self.streams = capacity, stack, gamma, n_step, streams
+        self.store = frames or HostFrames(capacity, frame_shape)
         self.episode_step = np.zeros(capacity, np.int32)
         self.actions = np.zeros(capacity, np.uint8)
         self.rewards = np.zeros(capacity, np.float32)
         self.terminals = np.zeros(capacity, bool)     # the step cut bootstrapping
         self.episode_over = np.zeros(capacity, bool)  # the step ended the episode (terminated or truncated)
         self.sampler = sampler
-        self._pending: deque[int] = deque()  # rows of this episode waiting for their n-step lookahead
         self.rng = np.random.default_rng(seed)
-        self.cursor = 0          # next row to write
+        self.cursor = 0          # first row of the next step's block
         self.size = 0            # rows written so far (up to capacity)
-        self._last = -1          # row of the newest frame of the running episode; -1 between episodes
-        self._offsets = np.arange(stack - 1, -1, -1)  # oldest frame first
-        self._batch_arrays: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._newest: np.ndarray | None = None  # each stream's newest row; None before `start`
+        self._offsets = np.arange(stack - 1, -1, -1) * streams  # oldest frame first, stepping back within a stream
+
+    @property
+    def frames(self):
+        """The frame storage, (capacity, H, W) uint8: a NumPy array, or a torch tensor on the device."""
+        return self.store.array
 
     def __len__(self) -> int:
         """Transitions that can be sampled now."""
         return self.sampler.count
 
-    def _write(self, frame: np.ndarray, episode_step: int) -> int:
-        row = self.cursor
-        # the row k-1 ahead would now build its stack from this new frame: retire it (and, inductively, all between)
-        self.sampler.remove(np.array([(row + self.stack - 1) % self.capacity]))
-        self.frames[row] = frame
-        self.episode_step[row] = episode_step
-        self.cursor = (row + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-        return row
+    def _write(self, frames: np.ndarray, episode_steps: np.ndarray) -> np.ndarray:
+        rows = self.cursor + np.arange(self.streams)
+        # the block k-1 steps ahead would now build its stacks from these new frames: retire it
+        # (and, inductively, every block between)
+        self.sampler.remove((rows + (self.stack - 1) * self.streams) % self.capacity)
+        self.store.write(rows, frames)
+        self.episode_step[rows] = episode_steps
+        self.cursor = (self.cursor + self.streams) % self.capacity
+        self.size = min(self.size + self.streams, self.capacity)
+        return rows
 
-    def start_episode(self, frame: np.ndarray) -> None:
-        self._last = self._write(frame, 0)
+    def start(self, frames: np.ndarray) -> None:
+        """The first frame of each stream's first episode, (S, H, W)."""
+        self._newest = self._write(frames, np.zeros(self.streams, np.int32))
 
-    def add(self, action: int, reward: float, terminal: bool, next_frame: np.ndarray, episode_over: bool) -> None:
-        """Record the step taken from the newest frame: `terminal` cuts bootstrapping (game over, or a
-        lost life if the learner treats it so); `episode_over` also covers truncation and ends the episode."""
-        if self._last < 0:
-            raise RuntimeError("start_episode must come before add")
-        row = self._last
-        self.actions[row], self.rewards[row] = action, reward
-        self.terminals[row], self.episode_over[row] = terminal, episode_over
-        nxt = self._write(next_frame, int(self.episode_step[row]) + 1)
-        self._pending.append(row)
-        ready = len(self._pending) if episode_over else len(self._pending) - self.n_step + 1
-        if ready > 0:
-            self.sampler.add(np.array([self._pending.popleft() for _ in range(ready)]))
-        self._last = -1 if episode_over else nxt
+    def step(self, actions: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, next_frames: np.ndarray,
+             episode_over: np.ndarray, restarted: np.ndarray) -> None:
+        """One step of every stream, arrays of length S. For a stream with `restarted` set, its newest frame
+        was its episode's final observation and `next_frames` holds the first frame of a new episode (its
+        action and reward are ignored). Otherwise the step took `actions` from the newest frame: `terminals`
+        cuts bootstrapping (game over, or a lost life if the learner treats it so); `episode_over` also
+        covers truncation and ends the episode."""
+        if self._newest is None:
+            raise RuntimeError("start must come before step")
+        rows, acted = self._newest, ~np.asarray(restarted, bool)
+        self.actions[rows[acted]], self.rewards[rows[acted]] = actions[acted], rewards[acted]
+        self.terminals[rows[acted]], self.episode_over[rows[acted]] = terminals[acted], episode_over[acted]
+        steps = np.where(acted, self.episode_step[rows] + 1, 0)
+        self._newest = self._write(next_frames, steps)
+        # now complete: the transition n-1 steps back, or every pending one of an episode that just ended
+        over = acted & self.episode_over[rows]
+        ready = []
+        for j in range(self.n_step):
+            due = acted & (self.episode_step[rows] >= j) & (over | (j == self.n_step - 1))
+            ready.append((rows[due] - j * self.streams) % self.capacity)
+        self.sampler.add(np.concatenate(ready))
 
-    def stacks(self, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def stacks(self, rows: np.ndarray, slot: int):
         """(B, k, H, W) stacks ending at `rows`, zeros before each row's episode start."""
         history = (rows[:, None] - self._offsets) % self.capacity
-        stacked = np.take(self.frames, history, axis=0, out=out)
-        stacked[self._offsets > self.episode_step[rows][:, None]] = 0
-        return stacked
+        return self.store.gather(history, self._offsets > self.episode_step[rows][:, None] * self.streams, slot)
 
     def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
-        """A batch whose state arrays are reused by the next `sample` call of the same size: use it (or copy it) first.
-
-        Reusing them saves allocating ~2 MB per batch at k = 8, whose pages glibc would hand back to the
-        system and fault in again each time (measured 6x slower at batch 32).
-        """
+        """A batch whose state arrays are reused by the next `sample` call of the same size: use them (or copy
+        them) first. With device storage, states and next states are uint8 tensors on that device."""
         indices, weights = self.sampler.sample(batch_size, self.size, self.rng, beta)
-        if batch_size not in self._batch_arrays:
-            shape = (batch_size, self.stack, *self.frames.shape[1:])
-            self._batch_arrays[batch_size] = (np.empty(shape, np.uint8), np.empty(shape, np.uint8))
-        states, next_states = self._batch_arrays[batch_size]
         returns, last, discounts = self.n_step_returns(indices)
         return Batch(
             indices=indices,
-            states=self.stacks(indices, out=states),
+            states=self.stacks(indices, slot=0),
             actions=self.actions[indices].astype(np.int64),
             rewards=returns,
-            next_states=self.stacks((last + 1) % self.capacity, out=next_states),
+            next_states=self.stacks((last + self.streams) % self.capacity, slot=1),
             discounts=discounts,
             weights=weights,
         )
@@ -199,7 +253,7 @@ class ReplayBuffer:
         cut = np.zeros(len(indices), bool)
         going = np.ones(len(indices), bool)
         for j in range(self.n_step):  # a loop over n (small), vectorised over the batch
-            rows = (indices + j) % self.capacity
+            rows = (indices + j * self.streams) % self.capacity
             returns += np.where(going, self.gamma ** j * self.rewards[rows], 0.0).astype(np.float32)
             last = np.where(going, rows, last)
             taken += going
@@ -212,7 +266,11 @@ class ReplayBuffer:
         self.sampler.update(indices, td_errors)
 
 
-def make_replay(kind: str, capacity: int, stack: int, frame_shape: tuple[int, int],
-                alpha: float, priority_eps: float, seed: int, gamma: float = 0.99, n_step: int = 1) -> ReplayBuffer:
-    sampler = PrioritizedSampler(capacity, alpha, priority_eps) if kind == "per" else UniformSampler(capacity)
-    return ReplayBuffer(capacity, stack, frame_shape, sampler, seed, gamma, n_step)
+def make_replay(kind: str, capacity: int, stack: int, frame_shape: tuple[int, int], alpha: float,
+                priority_eps: float, seed: int, gamma: float = 0.99, n_step: int = 1, streams: int = 1,
+                storage: torch.device | None = None, pinned: bool = False) -> ReplayBuffer:
+    """A replay buffer; `storage` puts the frames in that device's memory, `pinned` page-locks the host batches."""
+    rows = capacity - capacity % streams
+    sampler = PrioritizedSampler(rows, alpha, priority_eps) if kind == "per" else UniformSampler(rows)
+    frames = DeviceFrames(rows, frame_shape, storage) if storage is not None else HostFrames(rows, frame_shape, pinned)
+    return ReplayBuffer(rows, stack, frame_shape, sampler, seed, gamma, n_step, streams, frames)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pipeline.checkpoint import (
     save_checkpoint,
 )
 from pipeline.diagnostics import write_diagnostics
-from pipeline.envs import FrameStack, action_meanings, env_id, game_settings, make_env
+from pipeline.envs import FrameStacks, action_meanings, env_id, game_settings, make_env
 from pipeline.errors import InputError
 from pipeline.learners import DQNLearner, make_learner
 from pipeline.params import Params, TrainParams, params_to_dict
@@ -30,6 +31,7 @@ from pipeline.schedules import beta_at
 from pipeline.seeding import derive_seed
 from pipeline.signals import Interrupted, stop_on_signals
 from pipeline.training_log import TrainingLog, training_progress
+from pipeline.vector_envs import make_vector_env
 
 # train keys that may change between an interrupted run and its resumption: they do not change what is learned
 RESUMABLE_CHANGES = {"steps", "checkpoint_interval", "keep_checkpoints", "log_interval", "device"}
@@ -82,18 +84,34 @@ def resumable_checkpoint(layout: TrainLayout, params: Params, required: bool) ->
     return state
 
 
-def learning_reward(reward: float, life_lost: bool, t: TrainParams) -> float:
-    """What the learner sees: the sign of the raw reward (with clip_rewards), minus the shaping penalties."""
-    shaped = float(np.sign(reward)) if t.clip_rewards else float(reward)
-    return shaped - t.living_penalty - (t.life_loss_penalty if life_lost else 0.0)
+def learning_rewards(rewards: np.ndarray, lives_lost: np.ndarray, t: TrainParams) -> np.ndarray:
+    """What the learner sees: the sign of the raw rewards (with clip_rewards), minus the shaping penalties."""
+    shaped = np.sign(rewards) if t.clip_rewards else np.asarray(rewards, np.float64)
+    return (shaped - t.living_penalty - np.where(lives_lost, t.life_loss_penalty, 0.0)).astype(np.float32)
 
 
-def choose_action(learner: DQNLearner, state: np.ndarray, step: int, episode: int, rng: np.random.Generator,
-                  prefill_steps: int, num_actions: int) -> int:
-    """Uniformly random during the prefill, then the learner's exploration policy."""
+def choose_actions(learner: DQNLearner, states: np.ndarray, step: int, episode: int, rng: np.random.Generator,
+                   prefill_steps: int, num_actions: int) -> np.ndarray:
+    """Uniformly random during the prefill, then the learner's exploration policy: one action per state."""
     if step < prefill_steps:
-        return int(rng.integers(num_actions))
-    return learner.act(state, step, episode, rng)
+        return rng.integers(num_actions, size=len(states))
+    return learner.act(states, step, episode, rng)
+
+
+def due(before: int, after: int, interval: int, start: int = 0) -> int:
+    """How many multiples of `interval` that are >= `start` the step count passed going from `before` to `after`:
+    with n environments it moves up to n at a time, so periodic work is counted, not tested with step % interval."""
+    if after < start:
+        return 0
+    return after // interval - max(before, start - 1) // interval
+
+
+def replay_storage(device: torch.device, rows: int, frame_shape: tuple[int, int]) -> torch.device | None:
+    """The device to keep replay frames on: a CUDA device with room for them and 4 GiB to spare, else None (host)."""
+    if device.type != "cuda":
+        return None
+    free, _ = torch.cuda.mem_get_info(device)
+    return device if rows * frame_shape[0] * frame_shape[1] + 4 * 2**30 < free else None
 
 
 def train(params: Params, out_dir: Path, resume: str = "no", console: Console | None = None) -> Path:
@@ -116,12 +134,15 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
 
     device = pick_device(t.device)
     torch.manual_seed(derive_seed(p.seed, "torch"))
-    env = make_env(p.env)
-    meanings = action_meanings(env)
+    n = p.env.num_envs
+    envs = make_vector_env(p.env, n)
+    with contextlib.closing(make_env(p.env)) as probe:
+        meanings = action_meanings(probe)
     learner = make_learner(t, p.env.frame_stack, len(meanings), p.env.screen_size, device)
     frame_shape = (p.env.screen_size, p.env.screen_size)
     replay = make_replay(t.replay, t.capacity, p.env.frame_stack, frame_shape, t.alpha, t.priority_eps,
-                         derive_seed(p.seed, "replay"), t.gamma, t.n_step)
+                         derive_seed(p.seed, "replay"), t.gamma, t.n_step, streams=n,
+                         storage=replay_storage(device, t.capacity, frame_shape), pinned=device.type == "cuda")
     per = isinstance(replay.sampler, PrioritizedSampler)
     act_rng = np.random.default_rng(derive_seed(p.seed, "act"))
     step, episode, returns = 0, 0, deque(maxlen=100)
@@ -154,54 +175,52 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
         prune_checkpoints(layout.checkpoints, t.keep_checkpoints)
         return path
 
-    stacker = FrameStack(p.env.frame_stack, frame_shape)
-
-    def new_episode():
-        frame, info = env.reset(seed=derive_seed(p.seed, "train-episode", episode))
-        replay.start_episode(frame)
-        return stacker.reset(frame), info["lives"]
-
-    state, lives = new_episode()
-    episode_return, episode_length = 0.0, 0
+    # a resumed run starts fresh episodes, seeded apart from the ones the run began with
+    frames, info = envs.reset(seed=derive_seed(p.seed, "train-envs", step))
+    replay.start(frames)
+    stacks = FrameStacks(n, p.env.frame_stack, frame_shape)
+    states, lives = stacks.start(frames), info["lives"]
+    restarted = np.zeros(n, bool)  # envs whose episode ended on the last step: this step resets them
+    episode_return, episode_length = np.zeros(n), np.zeros(n, np.int64)
     window: dict[str, list[float]] = defaultdict(list)
     snapshot_every = max(t.steps // 10, t.log_interval)
     rate, rate_clock, rate_step = 0.0, time.perf_counter(), step
 
-    with stop_on_signals() as stop, training_progress(console) as progress:
+    with contextlib.closing(envs), stop_on_signals() as stop, training_progress(console) as progress:
         task = progress.add_task("train", total=t.steps, completed=step, rate=0.0, last_return="-", schedule="")
         while step < t.steps:
-            action = choose_action(learner, state, step, episode, act_rng, t.prefill_steps, len(meanings))
-            frame, reward, terminated, truncated, info = env.step(action)
-            life_lost = info["lives"] < lives
+            actions = choose_actions(learner, states, step, episode, act_rng, t.prefill_steps, len(meanings))
+            frames, rewards, terminated, truncated, info = envs.step(actions)
+            acted = ~restarted
+            lost = acted & (info["lives"] < lives)
             lives = info["lives"]
-            replay.add(action, learning_reward(reward, life_lost, t),
-                       terminated or (p.env.terminal_on_life_loss and life_lost), frame,
-                       episode_over=terminated or truncated)
-            step += 1
-            episode_return += reward
-            episode_length += 1
-            if terminated or truncated:
+            ended = terminated | truncated  # always False where the step was a reset
+            replay.step(actions, learning_rewards(rewards, lost, t), terminated | (p.env.terminal_on_life_loss & lost),
+                        frames, ended, restarted)
+            before, step = step, step + int(acted.sum())  # a reset is not an agent step
+            episode_return += np.where(acted, rewards, 0.0)
+            episode_length += acted
+            for i in np.flatnonzero(ended):
                 episode += 1
-                returns.append(episode_return)
-                log.log(step, {"episode/return": episode_return, "episode/length": episode_length})
-                progress.update(task, last_return=f"{episode_return:g}")
-                state, lives = new_episode()
-                episode_return, episode_length = 0.0, 0
-            else:
-                state = stacker.push(frame)
+                returns.append(float(episode_return[i]))
+                log.log(step, {"episode/return": episode_return[i], "episode/length": episode_length[i]})
+                progress.update(task, last_return=f"{episode_return[i]:g}")
+            episode_return[ended], episode_length[ended] = 0.0, 0
+            states = stacks.push(frames, restarted)
+            restarted = ended
 
             beta = beta_at(step, t.beta0, t.steps, t.learning_starts)
-            if step >= learn_from and step % t.train_frequency == 0:
-                for _ in range(t.gradient_steps):
-                    batch = replay.sample(t.batch_size, beta)
-                    metrics, td_errors = learner.learn(batch, step)
-                    replay.update_priorities(batch.indices, td_errors)
-                    for name, value in metrics.items():
-                        window[name].append(value)
-                    window["mean_abs_td"].append(float(np.abs(td_errors).mean()))
-            if step % t.target_update_interval == 0:
+            # the replay ratio stays gradient_steps per train_frequency agent steps, whatever the number of envs
+            for _ in range(due(before, step, t.train_frequency, learn_from) * t.gradient_steps):
+                batch = replay.sample(t.batch_size, beta)
+                metrics, td_errors = learner.learn(batch, step)
+                replay.update_priorities(batch.indices, td_errors)
+                for name, value in metrics.items():
+                    window[name].append(value)
+                window["mean_abs_td"].append(float(np.abs(td_errors).mean()))
+            if due(before, step, t.target_update_interval):
                 learner.sync_target()
-            if step % t.log_interval == 0:
+            if due(before, step, t.log_interval):
                 now = time.perf_counter()
                 rate = (step - rate_step) / max(now - rate_clock, 1e-9)
                 rate_clock, rate_step = now, step
@@ -213,11 +232,11 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
                 window.clear()
                 progress.update(task, completed=step, rate=rate,
                                 schedule="  ".join(f"{k} {v:.3f}" for k, v in {**schedule, "beta": beta}.items()))
-            if per and step % snapshot_every == 0 and step >= learn_from:
+            if per and due(before, step, snapshot_every, learn_from):
                 log.log_replay_snapshot(step, replay.sampler.priorities(), beta)
                 if step < t.steps:  # the figure so far, to look at while training runs (the end draws its own)
                     write_diagnostics(layout.live)
-            if step % t.checkpoint_interval == 0:
+            if due(before, step, t.checkpoint_interval):
                 checkpoint()
             if stop:
                 path = checkpoint()
@@ -232,7 +251,6 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
         log.log(step, {"train/mean_return_last_100": float(np.mean(returns))})
     log.close()
     write_diagnostics(layout.live)
-    env.close()
     console.print(f"Trained {step:,} steps over {episode:,} episodes; mean return of the last {len(returns)}: "
                   f"{np.mean(returns) if returns else float('nan'):.1f}. Model: {layout.model}")
     return layout.model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -53,3 +54,10 @@ def tiny_checkpoint(trained_dir) -> Path:
 
 
 __all__ = ["TINY", "tiny_params", "write_params"]
+
+
+def replay_step(replay, action: int, reward: float, terminal: bool, next_frame: np.ndarray, episode_over: bool,
+                restarted: bool = False) -> None:
+    """One step of a one-stream replay buffer (see ReplayBuffer.step)."""
+    replay.step(np.array([action]), np.array([reward], np.float32), np.array([terminal]), next_frame[None],
+                np.array([episode_over]), np.array([restarted]))

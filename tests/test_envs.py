@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.envs import FireOnReset, FrameStack, action_meanings, env_id, make_env
+from pipeline.envs import FireOnReset, FrameStacks, action_meanings, env_id, make_env
 from pipeline.errors import InputError
 from pipeline.params import EnvParams
 
@@ -57,12 +57,14 @@ def test_game_names_resolve_loosely_and_unknown_ones_list_the_closest():
         env_id("Breakot")
 
 
-def test_frame_stack_pads_with_zeros_then_slides():
-    stack = FrameStack(4, (2, 2))
-    first = stack.reset(np.full((2, 2), 1, np.uint8))
-    assert first.shape == (4, 2, 2)
-    np.testing.assert_array_equal(first[:, 0, 0], [0, 0, 0, 1])
+def test_frame_stacks_pad_with_zeros_slide_and_restart_each_environment_alone():
+    stacks = FrameStacks(2, 4, (2, 2))
+    frame = lambda *values: np.stack([np.full((2, 2), v, np.uint8) for v in values])  # noqa: E731
+    first = stacks.start(frame(1, 11))
+    assert first.shape == (2, 4, 2, 2)
+    np.testing.assert_array_equal(first[:, :, 0, 0], [[0, 0, 0, 1], [0, 0, 0, 11]])
     for value in (2, 3, 4, 5):
-        latest = stack.push(np.full((2, 2), value, np.uint8))
-    np.testing.assert_array_equal(latest[:, 0, 0], [2, 3, 4, 5])
-    np.testing.assert_array_equal(stack.reset(np.full((2, 2), 9, np.uint8))[:, 0, 0], [0, 0, 0, 9])
+        latest = stacks.push(frame(value, value + 10), np.array([False, False]))
+    np.testing.assert_array_equal(latest[:, :, 0, 0], [[2, 3, 4, 5], [12, 13, 14, 15]])
+    restarted = stacks.push(frame(9, 16), np.array([True, False]))
+    np.testing.assert_array_equal(restarted[:, :, 0, 0], [[0, 0, 0, 9], [13, 14, 15, 16]])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import signal
 import subprocess
@@ -92,7 +93,7 @@ def test_resume_refuses_a_checkpoint_trained_with_other_params(trained_dir, tmp_
 # a value for every env and train key, each different from the tiny params.yaml, chosen for a fast run
 FLAG_VALUES = {
     "game": "MsPacman", "frame_stack": 8, "frameskip": 3, "noop_max": 5, "sticky_action_prob": 0.0,
-    "terminal_on_life_loss": True, "max_episode_frames": 3_000, "screen_size": 64, "mode": 2, "difficulty": 0,
+    "terminal_on_life_loss": True, "max_episode_frames": 3_000, "screen_size": 64, "mode": 2, "difficulty": 0, "num_envs": 2,
     "steps": 120, "replay": "uniform", "capacity": 500, "batch_size": 16, "learning_starts": 40,
     "train_frequency": 2, "target_update_interval": 30, "gamma": 0.95, "lr": 1e-4, "adam_eps": 1e-5,
     "max_grad_norm": 5.0, "clip_rewards": False, "epsilon_start": 0.9, "epsilon_end": 0.2,
@@ -137,16 +138,19 @@ def test_every_train_flag_overrides_params_yaml_on_mspacman(tmp_path):
     assert set(final["exploration"]) == {"temperature"}
 
 
-def train_until_interrupted(tmp_path: Path):
-    """Start `pipeline train` as a subprocess and send it SIGINT once its first periodic checkpoint is on disk."""
-    params = write_params(tmp_path / "params.yaml", tiny_params(train={"steps": 100_000, "checkpoint_interval": 25}))
+def train_until_interrupted(tmp_path: Path, num_envs: int = 1):
+    """Start `pipeline train` in its own process group and send the group SIGINT, as a terminal's Ctrl-C does,
+    once its first periodic checkpoint is on disk."""
+    params = write_params(tmp_path / "params.yaml", tiny_params(train={"steps": 100_000, "checkpoint_interval": 25},
+                                                                env={"num_envs": num_envs}))
     out = tmp_path / "models"
     command = [str(Path(sys.executable).with_name("pipeline")), "train", "--params", str(params), "--out-dir", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
     deadline = time.monotonic() + 120
     while not periodic_checkpoints(out / "checkpoints") and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)
     try:
         _, stderr = process.communicate(timeout=120)
     finally:
@@ -154,8 +158,10 @@ def train_until_interrupted(tmp_path: Path):
     return params, out, process.returncode, stderr
 
 
-def test_sigint_saves_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path):
-    params, out, code, stderr = train_until_interrupted(tmp_path)
+@pytest.mark.parametrize("num_envs", [1, 3])
+def test_sigint_saves_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path, num_envs):
+    """With several envs the Ctrl-C reaches their subprocesses too; they leave it to the trainer."""
+    params, out, code, stderr = train_until_interrupted(tmp_path, num_envs)
     assert code == 130, stderr
     newest = periodic_checkpoints(out / "checkpoints")[-1]
     step = load(newest)["step"]
@@ -164,4 +170,19 @@ def test_sigint_saves_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path):
     result = train_cli(params, out, "--resume", "--steps", str(step + 30))
     assert result.exit_code == 0, result.output
     assert f"Resuming from step {step:,}" in result.stderr
-    assert load(out / "dqn.pt")["step"] == step + 30
+    assert step + 30 <= load(out / "dqn.pt")["step"] < step + 30 + num_envs
+
+
+def test_several_envs_keep_one_gradient_step_per_train_frequency_agent_steps(tmp_path):
+    """Three Breakout envs to 300 agent steps: steps advance up to 3 at a time (a reset is not a step), and Adam
+    counts one update per multiple of train_frequency (4) from learning_starts (100), as with one env."""
+    out = tmp_path / "models"
+    result = train_cli(write_params(tmp_path / "params.yaml", tiny_params(env={"num_envs": 3})), out)
+    assert result.exit_code == 0, result.output
+    final = load(out / "dqn.pt")
+    assert 300 <= final["step"] < 303
+    assert adam_steps(final) == final["step"] // 4 - 99 // 4
+    periodic = [load(p)["step"] for p in periodic_checkpoints(out / "checkpoints")]
+    assert [s // 100 for s in periodic] == [1, 2, 3] and all(s % 100 < 3 for s in periodic)
+    returns = out / "training" / "plots" / "metrics" / "episode" / "return.tsv"
+    assert final["episode"] == (len(logged_steps(out, "episode/return")) if returns.exists() else 0)

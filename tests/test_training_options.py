@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_params
+from conftest import replay_step, tiny_params
 
 from pipeline.agent import DQNAgent, boltzmann, compiled
 from pipeline.learners import RNDLearner
 from pipeline.networks import NatureCNN
 from pipeline.replay import Batch, make_replay
 from pipeline.rnd import RND
-from pipeline.training import choose_action, learning_reward
+from pipeline.training import choose_actions, due, learning_rewards
 
 
 def frame(value: int) -> np.ndarray:
@@ -23,12 +23,12 @@ def test_n_step_returns_by_hand_at_and_across_episode_ends():
     """n = 3, gamma = 0.5. Episode 0: rewards 1, 2, 4, 8, game over after the 4th step.
     Episode 1: rewards 16, 32, truncated (episode over, not terminal) after the 2nd step."""
     replay = make_replay("uniform", 50, 2, (2, 2), alpha=0.6, priority_eps=1e-6, seed=0, gamma=0.5, n_step=3)
-    replay.start_episode(frame(0))
+    replay.start(frame(0)[None])
     for step, reward in enumerate([1, 2, 4, 8]):
-        replay.add(0, reward, terminal=step == 3, next_frame=frame(step + 1), episode_over=step == 3)
-    replay.start_episode(frame(100))
+        replay_step(replay, 0, reward, terminal=step == 3, next_frame=frame(step + 1), episode_over=step == 3)
+    replay_step(replay, 0, 0.0, False, frame(100), False, restarted=True)
     for step, reward in enumerate([16, 32]):
-        replay.add(0, reward, terminal=False, next_frame=frame(101 + step), episode_over=step == 1)
+        replay_step(replay, 0, reward, terminal=False, next_frame=frame(101 + step), episode_over=step == 1)
     assert len(replay) == 6
     returns, last, discounts = replay.n_step_returns(np.arange(5, dtype=np.int64))
     rows_first = [0, 1, 2, 3]     # episode 0 occupies rows 0..4 (row 4: its final observation)
@@ -46,11 +46,11 @@ def test_n_step_returns_by_hand_at_and_across_episode_ends():
 
 def test_n_step_transitions_wait_for_their_lookahead():
     replay = make_replay("per", 50, 2, (2, 2), alpha=0.6, priority_eps=1e-6, seed=0, n_step=3)
-    replay.start_episode(frame(0))
-    replay.add(0, 1.0, False, frame(1), False)
-    replay.add(0, 1.0, False, frame(2), False)
+    replay.start(frame(0)[None])
+    replay_step(replay, 0, 1.0, False, frame(1), False)
+    replay_step(replay, 0, 1.0, False, frame(2), False)
     assert len(replay) == 0
-    replay.add(0, 1.0, False, frame(3), False)
+    replay_step(replay, 0, 1.0, False, frame(3), False)
     assert len(replay) == 1
 
 
@@ -116,10 +116,10 @@ def test_the_exploitation_agent_learns_from_the_extrinsic_reward_alone():
 
 def test_reward_shaping_penalises_learning_rewards_only_as_asked():
     t = tiny_params(train={"living_penalty": 0.01, "life_loss_penalty": 1.0}).train
-    assert learning_reward(7.0, False, t) == pytest.approx(1.0 - 0.01)    # clipped, then the living penalty
-    assert learning_reward(0.0, True, t) == pytest.approx(-0.01 - 1.0)
+    shaped = learning_rewards(np.array([7.0, 0.0]), np.array([False, True]), t)
+    np.testing.assert_allclose(shaped, [1.0 - 0.01, -0.01 - 1.0])  # clipped, then the living and life-loss penalties
     off = tiny_params().train
-    assert learning_reward(-3.0, True, off) == -1.0
+    assert learning_rewards(np.array([-3.0]), np.array([True]), off)[0] == -1.0
 
 
 def test_prefill_acts_uniformly_at_random_then_the_learner_takes_over():
@@ -129,10 +129,10 @@ def test_prefill_acts_uniformly_at_random_then_the_learner_takes_over():
     from pipeline.learners import DQNLearner
 
     learner = DQNLearner(t, 4, 4, 84, torch.device("cpu"))
-    state = np.zeros((4, 84, 84), np.uint8)
+    states = np.zeros((2, 4, 84, 84), np.uint8)
     rng = np.random.default_rng(0)
-    during = {choose_action(learner, state, step, 0, rng, t.prefill_steps, 4) for step in range(200)}
-    after = {choose_action(learner, state, 1000 + step, 0, rng, t.prefill_steps, 4) for step in range(50)}
+    during = {int(a) for step in range(100) for a in choose_actions(learner, states, step, 0, rng, t.prefill_steps, 4)}
+    after = {int(a) for step in range(25) for a in choose_actions(learner, states, 1000 + step, 0, rng, t.prefill_steps, 4)}
     assert during == {0, 1, 2, 3}
     assert len(after) == 1  # greedy on a constant state
 
@@ -161,3 +161,13 @@ def test_a_short_real_training_run_in_each_exploration_mode(tmp_path, mode, logg
     if mode == "rnd":
         assert (tmp_path / "training" / "plots" / "metrics" / "train" / "rnd_alpha.tsv").is_file()
         assert (tmp_path / "training" / "plots" / "metrics" / "train" / "extrinsic_reward.tsv").is_file()
+
+
+def test_periodic_work_is_counted_however_far_a_step_moves():
+    """due() counts the multiples of the interval (from `start`) passed, as per-step `step % interval == 0` checks would."""
+    rng = np.random.default_rng(0)
+    step, counted = 0, 0
+    while step < 1_000:
+        before, step = step, step + int(rng.integers(0, 9))  # vector steps move 0..8 agent steps
+        counted += due(before, step, 7, start=100)
+    assert counted == sum(1 for s in range(1, step + 1) if s % 7 == 0 and s >= 100)
