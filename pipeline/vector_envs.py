@@ -18,9 +18,11 @@ from pipeline.params import EnvParams
 
 
 def make_worker_env(p: EnvParams) -> gym.Env:
-    """make_env in an env subprocess, which leaves Ctrl-C to the training process: that one finishes its step and
-    checkpoints, which it could not do if the terminal's SIGINT had already killed its environments."""
+    """make_env in an env subprocess, which leaves Ctrl-C (or a SIGTERM to the process group, as `timeout` sends) to
+    the training process: that one finishes its step and checkpoints, which it could not do if the signal had already
+    killed its environments. The subprocess still ends with the trainer: its pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return make_env(p)
 
 
