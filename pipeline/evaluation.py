@@ -2,21 +2,25 @@
 
 Episode k of both agents uses the same seed for the environment (so the same no-op start and sticky-action
 stream) and for the action RNG, which makes the comparison paired rather than two unrelated samples
-(a trained agent at epsilon 1 plays exactly the random agent's episodes).
+(a trained agent at epsilon 1 plays exactly the random agent's episodes). env.num_envs episodes are played at
+once (pipeline/episode_pool.py); the results do not depend on it.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 import gymnasium as gym
 import numpy as np
 from rich.console import Console
+from rich.progress import Progress, TaskID
 
 from pipeline.envs import action_meanings, make_env
+from pipeline.episode_pool import play_episodes
 from pipeline.eval_report import (
     evaluation_progress,
     plot_scores,
@@ -67,30 +71,64 @@ def play_episode(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack
     return score, length, truncated
 
 
-def play_agents(params: Params, policy: TrainedPolicy, console: Console) -> list[EpisodeResult]:
-    """evaluate.episodes episodes by the trained agent (at evaluate.epsilon), then by the random agent, same seeds."""
-    env = make_env(params.env)
-    agents = {"trained": policy, "random": RandomPolicy(len(action_meanings(env)))}
-    n = params.evaluate.episodes
-    results = []
+class EvaluationPlayer:
+    """Plays evaluation episode j of the 2 x evaluate.episodes: the trained agent's episode j, then (j >= n) the
+    random agent's episode j - n. The same in the parent (env.num_envs 1) and in every worker."""
+
+    def __init__(self, params: Params, checkpoint: Path):
+        self.params, self.env = params, make_env(params.env)
+        self.agents = {"trained": load_policy(checkpoint), "random": RandomPolicy(len(action_meanings(self.env)))}
+
+    def play(self, j: int, tick: Callable[[], None]) -> EpisodeResult:
+        name, k = AGENTS[j // self.params.evaluate.episodes], j % self.params.evaluate.episodes
+        seed = episode_seed(self.params.seed, k)
+        score, length, truncated = play_episode(self.env, self.agents[name], self.params.env.frame_stack, seed,
+                                                self.params.evaluate.epsilon, tick)
+        return EpisodeResult(name, k, seed, score, length, truncated)
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class AgentBars:
+    """One bar per agent: its episodes, and its steps and steps/s as reported by its episodes in flight."""
+
+    def __init__(self, progress: Progress, episodes: int):
+        self.progress, self.episodes = progress, episodes
+        self.tasks: dict[str, TaskID] = {}
+        self.steps: dict[str, int] = {}
+        self.start: dict[str, float] = {}
+
+    def _task(self, name: str) -> TaskID:
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=self.episodes, steps=0, rate=0.0, last="-")
+            self.steps[name], self.start[name] = 0, time.perf_counter()
+        return self.tasks[name]
+
+    def played(self, j: int, steps: int) -> None:
+        name = AGENTS[j // self.episodes]
+        task = self._task(name)
+        self.steps[name] += steps
+        rate = self.steps[name] / max(time.perf_counter() - self.start[name], 1e-9)
+        self.progress.update(task, steps=self.steps[name], rate=rate)
+
+    def finished(self, result: EpisodeResult) -> None:
+        self.progress.update(self._task(result.agent), advance=1, last=f"{result.score:g}")
+
+
+def play_agents(params: Params, checkpoint: Path, console: Console) -> list[EpisodeResult]:
+    """evaluate.episodes episodes by the trained agent (at evaluate.epsilon), then by the random agent, same seeds,
+    env.num_envs at once; the results come in that order whatever env.num_envs is."""
+    results: list[EpisodeResult] = []
     with evaluation_progress(console) as progress:
-        for name, agent in agents.items():
-            task = progress.add_task(name, total=n, steps=0, rate=0.0, last="-")
-            steps, start = 0, time.perf_counter()
+        bars = AgentBars(progress, params.evaluate.episodes)
 
-            def on_step() -> None:
-                nonlocal steps
-                steps += 1
-                if steps % 50 == 0:
-                    progress.update(task, steps=steps, rate=steps / (time.perf_counter() - start))
+        def finished(j: int, result: EpisodeResult) -> None:
+            results.append(result)
+            bars.finished(result)
 
-            for k in range(n):
-                seed = episode_seed(params.seed, k)
-                score, length, truncated = play_episode(env, agent, params.env.frame_stack, seed,
-                                                        params.evaluate.epsilon, on_step)
-                results.append(EpisodeResult(name, k, seed, score, length, truncated))
-                progress.update(task, advance=1, steps=steps, last=f"{score:g}")
-    env.close()
+        play_episodes(partial(EvaluationPlayer, params, checkpoint), len(AGENTS) * params.evaluate.episodes,
+                      params.env.num_envs, bars.played, finished)
     return results
 
 
@@ -119,7 +157,7 @@ def evaluate(params: Params, checkpoint: Path, outputs: EvalOutputs, console: Co
     console = console or Console(stderr=True)
     policy = load_policy(checkpoint)
     check_env_matches(policy, params.env)
-    results = play_agents(params, policy, console)
+    results = play_agents(params, checkpoint, console)
     metrics = {"game": params.env.game, "episodes": params.evaluate.episodes, "epsilon": params.evaluate.epsilon,
                "checkpoint_step": policy.step, **summarise(results, params.env.game)}
     write_metrics(outputs.metrics, metrics)

@@ -5,7 +5,9 @@ decimal arithmetic (30% of 20 = 6, 25% of 10 = 2.5 -> 3, 34% of 3 = 1.02 -> 1); 
 are played by the uniformly random agent, the rest by the trained agent at record.epsilon.
 Episode k resets the environment and seeds its action RNG with derive_seed(seed, "record-episode", k), so the
 same params and checkpoint give the same dataset, and changing the agent mix leaves each episode's seed alone.
-All outputs are built under temporary names and renamed into place only when every episode is done.
+env.num_envs episodes are played at once (pipeline/episode_pool.py), each into its own files, and appended to
+the dataset in episode order, so the outputs do not depend on env.num_envs. All outputs are built under temporary
+names and renamed into place only when every episode is done.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console
 from rich.progress import (
@@ -23,8 +28,10 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.text import Text
 
@@ -32,6 +39,7 @@ import pipeline
 from pipeline.atomic import atomic_path, remove
 from pipeline.checkpoint import library_versions
 from pipeline.envs import action_meanings, env_id, make_env
+from pipeline.episode_pool import play_episodes
 from pipeline.gameplay_h5 import LAYOUT_NOTE, GameplayWriter
 from pipeline.params import Params, RecordParams, params_to_dict
 from pipeline.playing import play_rows
@@ -96,14 +104,48 @@ def file_attributes(params: Params, meanings: list[str]) -> dict:
     }
 
 
-class FramesPerSecond(ProgressColumn):
+class Frames(ProgressColumn):
+    """Frames and frames/s: of one episode at its recent rate, or on the total line (whose bar counts episodes)
+    of every episode in flight since recording began."""
+
     def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0:,.0f} frames/s", style="cyan")
+        if "frames" in task.fields:
+            frames, speed = task.fields["frames"], task.fields["frames"] / task.elapsed if task.elapsed else 0.0
+        else:
+            frames, speed = task.completed, task.speed or 0.0
+        return Text(f"{frames:,.0f} frames ") + Text(f"{speed:,.0f} frames/s", style="cyan")
 
 
-def record_progress(console: Console) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f} frames"),
-                    FramesPerSecond(), TimeElapsedColumn(), console=console)
+class RecordProgress:
+    """A bar per episode in flight and a total line with the time left; episode lines print in episode order."""
+
+    def __init__(self, console: Console, r: RecordParams, n_random: int):
+        self.console, self.r, self.n_random = console, r, n_random
+        self.bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), Frames(), TimeElapsedColumn(),
+                             TimeRemainingColumn(), console=console)
+        self.total = self.bars.add_task(f"0/{r.episodes} episodes", total=r.episodes, frames=0)
+        self.episodes: dict[int, TaskID] = {}
+        self.frames = 0
+
+    def played(self, k: int, rows: int) -> None:
+        if k not in self.episodes:
+            rows_cap = self.r.max_episode_steps + 1 if self.r.max_episode_steps else None
+            self.episodes[k] = self.bars.add_task(f"episode {k + 1}/{self.r.episodes} ({agent_of(k, self.n_random)})",
+                                                  total=rows_cap)
+        self.bars.advance(self.episodes[k], rows)
+        self.frames += rows
+        self.bars.update(self.total, frames=self.frames)
+
+    def finished(self, entry: dict) -> None:
+        k = entry["id"]
+        self.bars.remove_task(self.episodes.pop(k))
+        self.bars.update(self.total, advance=1, description=f"{k + 1}/{self.r.episodes} episodes")
+        self.console.print(f"episode {k} ({entry['agent']}): {entry['length']} steps, return {entry['return']:g}",
+                           highlight=False)
+
+
+def agent_of(k: int, n_random: int) -> str:
+    return "random" if k < n_random else "trained"
 
 
 def episode_writers(stack: contextlib.ExitStack, videos: Path, frames: Path | None, k: int, kind: str, seed: int,
@@ -116,51 +158,89 @@ def episode_writers(stack: contextlib.ExitStack, videos: Path, frames: Path | No
     return writers
 
 
+@dataclass(frozen=True)
+class EpisodeFolders:
+    """The temporary folders an episode's files go to: MP4s, PNG folders (None without record.png), dataset shards."""
+
+    videos: Path
+    frames: Path | None
+    shards: Path
+
+
+class EpisodeRecorder:
+    """Plays record episode k into its own files: its MP4, its PNG folder and a one-episode shard of the dataset,
+    which the parent appends in episode order. The same in the parent (env.num_envs 1) and in every worker."""
+
+    def __init__(self, params: Params, checkpoint: Path, folders: EpisodeFolders):
+        self.params, self.folders = params, folders
+        self.n_random, n_trained = agent_counts(params.record.episodes, params.record.percent_random)
+        self.env = make_env(params.env)
+        self.meanings = action_meanings(self.env)
+        self.agents = {"random": RandomPolicy(len(self.meanings)),
+                       "trained": load_policy(checkpoint) if n_trained else None}
+
+    def play(self, k: int, tick: Callable[[], None]) -> Path:
+        r, kind, seed = self.params.record, agent_of(k, self.n_random), episode_seed(self.params.seed, k)
+        shard = self.folders.shards / f"episode_{k}.h5"
+        with contextlib.ExitStack() as stack:
+            rows = stack.enter_context(GameplayWriter(shard, screen_size=self.params.env.screen_size,
+                                                      compression=r.compression, attrs={}))
+            writers = [rows, *episode_writers(stack, self.folders.videos, self.folders.frames, k, kind, seed,
+                                              self.meanings, r)]
+            for row in play_rows(self.env, self.agents[kind], self.params.env.frame_stack, seed, r.epsilon,
+                                 r.max_episode_steps):
+                for writer in writers:
+                    writer.add(row)
+                tick()
+            rows.end_episode(k, kind, seed, self.agents[kind].checkpoint_hash)
+        return shard
+
+    def close(self) -> None:
+        self.env.close()
+
+
 def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | None = None) -> RecordLayout:
-    """Play record.episodes episodes and write gameplay.h5, videos/ and (with record.png) frames/ under out_dir.
-    The checkpoint is only read when trained episodes are asked for."""
+    """Play record.episodes episodes, env.num_envs at once, and write gameplay.h5, videos/ and (with record.png)
+    frames/ under out_dir. The checkpoint is only read when trained episodes are asked for."""
     console = console or Console(stderr=True)
     r, layout = params.record, RecordLayout(Path(out_dir))
     n_random, n_trained = agent_counts(r.episodes, r.percent_random)
-    trained = load_policy(checkpoint) if n_trained else None
-    if trained is not None:
-        check_env_matches(trained, params.env)
-    env = make_env(params.env)
-    meanings = action_meanings(env)
-    agents = {"random": RandomPolicy(len(meanings)), "trained": trained}
+    if n_trained:  # refused here, before any output exists
+        check_env_matches(load_policy(checkpoint), params.env)
+    with contextlib.closing(make_env(params.env)) as env:
+        meanings = action_meanings(env)
     console.print(f"Recording {r.episodes} episodes: {n_random} random + {n_trained} trained "
                   f"({r.percent_random:g}% of {r.episodes} = {r.episodes * r.percent_random / 100:g}, rounded to the "
-                  f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g})",
-                  highlight=False, soft_wrap=True)
+                  f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g}; "
+                  f"{min(params.env.num_envs, r.episodes)} at once)", highlight=False, soft_wrap=True)
 
-    with contextlib.ExitStack() as outputs, stop_on_signals() as stop, record_progress(console) as progress:
+    progress = RecordProgress(console, r, n_random)
+    with contextlib.ExitStack() as outputs, stop_on_signals() as stop, progress.bars:
         # entered first, renamed last: a dataset in place means its videos and frames are in place too
         tmp_dataset = outputs.enter_context(atomic_path(layout.dataset))
         tmp_videos = outputs.enter_context(atomic_path(layout.videos))
         tmp_videos.mkdir()
         tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if r.png else None
+        shards = Path(outputs.enter_context(tempfile.TemporaryDirectory(prefix=".shards.tmp-", dir=layout.root)))
         dataset = outputs.enter_context(GameplayWriter(tmp_dataset, screen_size=params.env.screen_size,
                                                        compression=r.compression,
                                                        attrs=file_attributes(params, meanings)))
-        for k in range(r.episodes):
-            kind, seed = "random" if k < n_random else "trained", episode_seed(params.seed, k)
-            task = progress.add_task(f"episode {k + 1}/{r.episodes} ({kind})",
-                                     total=r.max_episode_steps + 1 if r.max_episode_steps else None)
-            with contextlib.ExitStack() as stack:
-                writers = [dataset, *episode_writers(stack, tmp_videos, tmp_frames, k, kind, seed, meanings, r)]
-                for row in play_rows(env, agents[kind], params.env.frame_stack, seed, r.epsilon, r.max_episode_steps):
-                    for writer in writers:
-                        writer.add(row)
-                    progress.advance(task)
-                    if stop:
-                        raise Interrupted(stop.signal, f"Interrupted during episode {k + 1} of {r.episodes}: nothing "
-                                                       f"was written, '{layout.root}' holds what it held before")
-            entry = dataset.end_episode(k, kind, seed, agents[kind].checkpoint_hash)
-            progress.remove_task(task)
-            console.print(f"episode {k} ({kind}): {entry['length']} steps, return {entry['return']:g}", highlight=False)
+
+        def check() -> None:
+            if stop:
+                k = len(dataset.episodes)  # the first episode not yet in the dataset
+                raise Interrupted(stop.signal, f"Interrupted during episode {k + 1} of {r.episodes}: nothing was "
+                                               f"written, '{layout.root}' holds what it held before")
+
+        def append(k: int, shard: Path) -> None:
+            (entry,) = dataset.append(shard)
+            shard.unlink()
+            progress.finished(entry)
+
+        play_episodes(partial(EpisodeRecorder, params, checkpoint, EpisodeFolders(tmp_videos, tmp_frames, shards)),
+                      r.episodes, params.env.num_envs, progress.played, append, check)
     if not r.png:
         remove(layout.frames)  # a stale export of an earlier dataset would contradict this one
-    env.close()
     console.print(f"Wrote {layout.dataset}, {r.episodes} videos in {layout.videos}"
                   + (f" and PNG frames in {layout.frames}" if r.png else ""), highlight=False, soft_wrap=True)
     return layout

@@ -65,6 +65,15 @@ def test_metrics_agree_with_the_episode_table(evaluated):
         assert m["human_normalised_mean"] == pytest.approx((scores.mean() - 1.7) / (30.5 - 1.7))
 
 
+def test_parallel_evaluation_equals_the_sequential_one(evaluated, tmp_path, tiny_checkpoint):
+    """Both agents' 3 episodes played by 2 workers: the same metrics and episode table, byte for byte."""
+    result = evaluate(tmp_path, tiny_checkpoint, evaluate={"episodes": 3},
+                      env={"max_episode_frames": 600, "num_envs": 2})
+    assert result.exit_code == 0, result.output
+    for name in ("eval.json", "episodes.csv"):
+        assert (tmp_path / name).read_text() == (evaluated / name).read_text(), name
+
+
 def test_outputs_are_complete_files(evaluated):
     assert (evaluated / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p.name for p in evaluated.iterdir() if p.name.startswith(".")]  # no temporaries left behind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import subprocess
 import sys
@@ -98,6 +99,40 @@ def test_rows_align_within_episodes_and_keep_the_final_observation(recorded):
             np.testing.assert_array_equal(env.unwrapped.ale.getScreenRGB(), frames[-1])
 
 
+def dataset_names(f: h5py.File) -> list[str]:
+    names: list[str] = []
+    f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return names
+
+
+def test_parallel_recording_equals_the_sequential_one(recorded, tmp_path, tiny_checkpoint):
+    """The same 3 episodes (1 random, 2 trained) played by 3 workers: every array, the episode table, the
+    attributes (params but env.num_envs), the videos and the PNG export are those of the sequential recording."""
+    parallel = tmp_path / "parallel"
+    record(tiny_params(env={"num_envs": 3}, record={"png": True}), tiny_checkpoint, parallel)
+    with h5py.File(recorded / "gameplay.h5") as a, h5py.File(parallel / "gameplay.h5") as b:
+        assert dataset_names(a) == dataset_names(b) and "episodes/agent" in dataset_names(a)
+        for name in dataset_names(a):
+            np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
+        params = {f: json.loads(f.attrs["params"]) for f in (a, b)}
+        assert (params[a]["env"].pop("num_envs"), params[b]["env"].pop("num_envs")) == (1, 3)
+        assert params[a] == params[b] and sorted(a.attrs) == sorted(b.attrs)
+        for key in a.attrs:
+            assert key == "params" or np.array_equal(a.attrs[key], b.attrs[key]), key
+    videos = sorted(p.name for p in (recorded / "videos").iterdir())
+    assert videos == sorted(p.name for p in (parallel / "videos").iterdir())
+    for name in videos:
+        with imageio.get_reader(recorded / "videos" / name, format="FFMPEG") as a, \
+                imageio.get_reader(parallel / "videos" / name, format="FFMPEG") as b:
+            assert a.count_frames() == b.count_frames(), name
+    pngs = sorted(str(p.relative_to(recorded)) for p in (recorded / "frames").rglob("*"))
+    assert pngs == sorted(str(p.relative_to(parallel)) for p in (parallel / "frames").rglob("*"))
+    for k in range(3):
+        assert (recorded / f"frames/episode_{k}/actions.json").read_text() == \
+               (parallel / f"frames/episode_{k}/actions.json").read_text()
+    assert not [p.name for p in parallel.iterdir() if p.name.startswith(".")]  # no shards or temporaries left
+
+
 def test_agent_counts_round_to_nearest_with_halves_up():
     assert agent_counts(20, 30) == (6, 14)
     assert agent_counts(10, 25) == (3, 7)
@@ -165,10 +200,10 @@ def wait_for_recording(out: Path, proc: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
-def test_interrupted_record_leaves_the_previous_dataset_or_none(tmp_path, signum):
+@pytest.mark.parametrize("signum, num_envs", [(signal.SIGINT, 1), (signal.SIGKILL, 1), (signal.SIGTERM, 2)])
+def test_interrupted_record_leaves_the_previous_dataset_or_none(tmp_path, signum, num_envs):
     params_file = write_params(tmp_path / "params.yaml", tiny_params(
-        record={"episodes": 4, "percent_random": 100, "max_episode_steps": 0}))
+        env={"num_envs": num_envs}, record={"episodes": 4, "percent_random": 100, "max_episode_steps": 0}))
     previous = tmp_path / "previous"
     record(tiny_params(record={"episodes": 1, "percent_random": 100, "max_episode_steps": 5}), Path("none.pt"),
            previous)
@@ -179,8 +214,8 @@ def test_interrupted_record_leaves_the_previous_dataset_or_none(tmp_path, signum
         wait_for_recording(out, proc)
         proc.send_signal(signum)
         log = proc.communicate(timeout=60)[0]
-        if signum == signal.SIGINT:
-            assert proc.returncode == 130 and "Interrupted during episode" in log, log
+        if signum != signal.SIGKILL:
+            assert proc.returncode == 128 + signum and "Interrupted during episode" in log, log
             assert not list(out.glob(".*tmp-*")), "a graceful stop removes its temporary outputs"
         else:
             assert proc.returncode == -signal.SIGKILL
@@ -190,6 +225,27 @@ def test_interrupted_record_leaves_the_previous_dataset_or_none(tmp_path, signum
             assert [p.name for p in (out / "videos").iterdir()] == ["random_agent_0.mp4"]
         else:
             assert visible == []
+
+
+def test_a_failing_worker_fails_the_recording_and_leaves_the_previous_one(tmp_path):
+    """Workers whose shards outgrow RLIMIT_FSIZE (as on a full disk): the recording fails with the workers' own
+    error, and the previous dataset and videos stay as they were, with no temporaries left."""
+    out = tmp_path / "out"
+    record(tiny_params(record={"episodes": 1, "percent_random": 100, "max_episode_steps": 5}), Path("none.pt"), out)
+    before = file_hash(out / "gameplay.h5")
+    params_file = write_params(tmp_path / "params.yaml", tiny_params(
+        env={"num_envs": 2}, record={"episodes": 3, "percent_random": 100, "max_episode_steps": 100, "video_scale": 1}))
+    limit = 64 * 1024  # above the new dataset's header, below an episode's shard (about 2 KB a row)
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run([str(PYTHON), "-m", "pipeline.cli", "record", "--params", str(params_file), "--out-dir",
+                           str(out)], capture_output=True, text=True, preexec_fn=small_files, timeout=120)
+    assert proc.returncode == 1 and "File too large" in proc.stderr, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["gameplay.h5", "videos"]
+    assert file_hash(out / "gameplay.h5") == before
+    assert [p.name for p in (out / "videos").iterdir()] == ["random_agent_0.mp4"]
 
 
 def invoke(args: list[str], params_file: Path):
