@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from typing import NamedTuple
 
 import ale_py
 import gymnasium as gym
@@ -58,14 +59,27 @@ def needs_fire(env: gym.Env) -> bool:
     return len(meanings) >= 3 and meanings[1] == "FIRE"
 
 
+class GameFacts(NamedTuple):
+    modes: list[int]
+    difficulties: list[int]
+    action_meanings: list[str]  # the minimal action set, as make_env uses
+
+
 @functools.cache
-def supported_settings(game_id: str) -> tuple[list[int], list[int]]:
-    """The modes and difficulties a game offers; ALE only tells once the ROM is loaded, so load it once per game."""
-    env = gym.make(game_id)
+def game_facts(game_id: str) -> GameFacts:
+    """The modes, difficulties and actions a game offers; ALE only tells once the ROM is loaded, so load it once
+    per game."""
+    env = gym.make(game_id, full_action_space=False)
     ale = env.unwrapped.ale
-    settings = list(ale.getAvailableModes()), list(ale.getAvailableDifficulties())
+    facts = GameFacts(list(ale.getAvailableModes()), list(ale.getAvailableDifficulties()),
+                      list(env.unwrapped.get_action_meanings()))
     env.close()
-    return settings
+    return facts
+
+
+def game_action_meanings(p: EnvParams) -> list[str]:
+    """The actions the agent chooses among in make_env(p), without building an environment for it."""
+    return list(game_facts(env_id(p.game)).action_meanings)
 
 
 def game_settings(p: EnvParams) -> dict[str, int | None]:
@@ -74,7 +88,7 @@ def game_settings(p: EnvParams) -> dict[str, int | None]:
     ALE itself rejects an unsupported value with a bare RuntimeError ("Invalid game mode requested").
     """
     game_id = env_id(p.game)
-    modes, difficulties = supported_settings(game_id)
+    modes, difficulties, _ = game_facts(game_id)
     for key, value, allowed, plural in (("mode", p.mode, modes, "modes"),
                                         ("difficulty", p.difficulty, difficulties, "difficulties")):
         if value != -1 and value not in allowed:

@@ -38,7 +38,7 @@ from rich.text import Text
 import pipeline
 from pipeline.atomic import atomic_path, remove
 from pipeline.checkpoint import library_versions
-from pipeline.envs import action_meanings, env_id, make_env
+from pipeline.envs import action_meanings, env_id, game_action_meanings, make_env
 from pipeline.episode_pool import play_episodes
 from pipeline.gameplay_h5 import LAYOUT_NOTE, GameplayWriter
 from pipeline.params import Params, RecordParams, params_to_dict
@@ -207,8 +207,7 @@ def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | N
     n_random, n_trained = agent_counts(r.episodes, r.percent_random)
     if n_trained:  # refused here, before any output exists
         check_env_matches(load_policy(checkpoint), params.env)
-    with contextlib.closing(make_env(params.env)) as env:
-        meanings = action_meanings(env)
+    meanings = game_action_meanings(params.env)
     console.print(f"Recording {r.episodes} episodes: {n_random} random + {n_trained} trained "
                   f"({r.percent_random:g}% of {r.episodes} = {r.episodes * r.percent_random / 100:g}, rounded to the "
                   f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g}; "

@@ -161,7 +161,8 @@ class ReplayBuffer:
 
     def __init__(self, capacity: int, stack: int, frame_shape: tuple[int, int], sampler, seed: int,
                  gamma: float = 0.99, n_step: int = 1, streams: int = 1, frames: HostFrames | DeviceFrames | None = None):
-        capacity -= capacity % streams  # whole steps of all streams
+        if capacity % streams:
+            raise ValueError("capacity must be whole steps of all streams (make_replay rounds it down)")
         if capacity < streams * (stack + n_step + 1):
             raise ValueError("capacity must hold streams * (stack + n_step + 1) rows")
         self.capacity, self.stack, self.gamma, self.n_step, self.streams = capacity, stack, gamma, n_step, streams
@@ -214,13 +215,13 @@ class ReplayBuffer:
         rows, acted = self._newest, ~np.asarray(restarted, bool)
         self.actions[rows[acted]], self.rewards[rows[acted]] = actions[acted], rewards[acted]
         self.terminals[rows[acted]], self.episode_over[rows[acted]] = terminals[acted], episode_over[acted]
-        steps = np.where(acted, self.episode_step[rows] + 1, 0)
-        self._newest = self._write(next_frames, steps)
+        taken = self.episode_step[rows]  # steps of the episode before this one
+        self._newest = self._write(next_frames, np.where(acted, taken + 1, 0))
         # now complete: the transition n-1 steps back, or every pending one of an episode that just ended
-        over = acted & self.episode_over[rows]
+        over = acted & episode_over
         ready = []
         for j in range(self.n_step):
-            due = acted & (self.episode_step[rows] >= j) & (over | (j == self.n_step - 1))
+            due = acted & (taken >= j) & (over | (j == self.n_step - 1))
             ready.append((rows[due] - j * self.streams) % self.capacity)
         self.sampler.add(np.concatenate(ready))
 

@@ -22,7 +22,7 @@ from pipeline.checkpoint import (
     save_checkpoint,
 )
 from pipeline.diagnostics import write_diagnostics
-from pipeline.envs import FrameStacks, action_meanings, env_id, game_settings, make_env
+from pipeline.envs import FrameStacks, env_id, game_action_meanings, game_settings
 from pipeline.errors import InputError
 from pipeline.learners import DQNLearner, make_learner
 from pipeline.params import Params, TrainParams, params_to_dict
@@ -136,8 +136,7 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     torch.manual_seed(derive_seed(p.seed, "torch"))
     n = p.env.num_envs
     envs = make_vector_env(p.env, n)
-    with contextlib.closing(make_env(p.env)) as probe:
-        meanings = action_meanings(probe)
+    meanings = game_action_meanings(p.env)
     learner = make_learner(t, p.env.frame_stack, len(meanings), p.env.screen_size, device)
     frame_shape = (p.env.screen_size, p.env.screen_size)
     replay = make_replay(t.replay, t.capacity, p.env.frame_stack, frame_shape, t.alpha, t.priority_eps,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.envs import FireOnReset, FrameStacks, action_meanings, env_id, make_env
+from pipeline.envs import FireOnReset, FrameStacks, action_meanings, env_id, game_action_meanings, make_env
 from pipeline.errors import InputError
 from pipeline.params import EnvParams
 
@@ -68,3 +68,9 @@ def test_frame_stacks_pad_with_zeros_slide_and_restart_each_environment_alone():
     np.testing.assert_array_equal(latest[:, :, 0, 0], [[2, 3, 4, 5], [12, 13, 14, 15]])
     restarted = stacks.push(frame(9, 16), np.array([True, False]))
     np.testing.assert_array_equal(restarted[:, :, 0, 0], [[0, 0, 0, 9], [13, 14, 15, 16]])
+
+
+def test_game_action_meanings_are_the_actions_of_the_env_make_env_builds():
+    for game in ("Breakout", "MsPacman", "Pong"):
+        p = EnvParams(game=game)
+        assert game_action_meanings(p) == action_meanings(make_env(p))
