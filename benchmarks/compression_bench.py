@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.gameplay_h5 import FRAME_SHAPE, open_gameplay
+from pipeline.data.reader import open_gameplay
+from pipeline.data.schema import FRAME_SHAPE
 
 CODECS = {"gzip-1": ("gzip", 1), "lzf": ("lzf", None), "none": (None, None)}
 

@@ -18,7 +18,7 @@ from rich.table import Table
 from torch.utils.data import DataLoader, Dataset
 
 from pipeline.dataset import GameplayDataset
-from pipeline.png_export import frame_path, read_frame
+from pipeline.record.png import frame_path, read_frame
 
 
 class PngWindows(Dataset):

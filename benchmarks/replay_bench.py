@@ -19,7 +19,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.replay import PrioritizedSampler, ReplayBuffer, UniformSampler
+from pipeline.replay.buffer import ReplayBuffer
+from pipeline.replay.samplers import PrioritizedSampler, UniformSampler
 
 ALPHA, EPS, BETA = 0.6, 1e-6, 0.4
 MEMORY_LIMIT = 7.5e9  # bytes a 1,000,000-transition buffer at k = 8 may take (issue 2)

@@ -16,9 +16,9 @@ from typing import Callable, Iterator, Optional
 import typer
 from rich.console import Console
 
-from pipeline.errors import InputError
-from pipeline.params import SECTIONS, field_docs, load_params
-from pipeline.signals import Interrupted
+from pipeline.config.errors import InputError
+from pipeline.config.params import SECTIONS, field_docs, load_params
+from pipeline.core.signals import Interrupted
 
 console = Console(stderr=True)
 PARAMS_FILE = Path("params.yaml")

@@ -8,12 +8,13 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from pipeline.inspection import contact_sheet, render, summarise
+from pipeline.config.layout import RecordLayout
+from pipeline.data.inspection import contact_sheet, render, summarise
 from stages.common import reported_errors
 
 
 def inspect_command(
-    path: Path = typer.Argument(Path("data/gameplay.h5"), help="recorded gameplay file"),
+    path: Path = typer.Argument(RecordLayout().dataset, help="recorded gameplay file"),
     splits: Optional[Path] = typer.Option(None, "--splits",
                                           help="split index (default: splits.json beside the dataset, if valid)"),
     sheet: Optional[Path] = typer.Option(None, "--contact-sheet",

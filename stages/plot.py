@@ -8,12 +8,13 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from pipeline.diagnostics import write_diagnostics
+from pipeline.config.layout import TrainLayout
+from pipeline.train.diagnostics import write_diagnostics
 from stages.common import reported_errors
 
 
 def plot_command(
-    live_dir: Path = typer.Option(Path("models/training"), "--live-dir", help="folder a training run logged to"),
+    live_dir: Path = typer.Option(TrainLayout().live, "--live-dir", help="folder a training run logged to"),
     out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default: <live-dir>/diagnostics.png)"),
 ) -> None:
     """One PNG of a training run: return, loss, mean Q, |TD error|, exploration and beta curves, and with prioritized

@@ -6,16 +6,17 @@ from pathlib import Path
 
 import typer
 
-from pipeline.params import Params
-from pipeline.splitting import split_dataset
+from pipeline.config.layout import RecordLayout
+from pipeline.config.params import Params
+from pipeline.data.splits import split_dataset
 from stages.common import console, with_params
 
 
 @with_params("split")
 def split_command(
     params: Params,
-    dataset: Path = typer.Option(Path("data/gameplay.h5"), "--dataset", help="recorded gameplay file to split"),
-    out: Path = typer.Option(Path("data/splits.json"), "--out", help="where to write the split index"),
+    dataset: Path = typer.Option(RecordLayout().dataset, "--dataset", help="recorded gameplay file to split"),
+    out: Path = typer.Option(RecordLayout().splits, "--out", help="where to write the split index"),
 ) -> None:
     """Split a dataset by whole episodes into train and val, stratified by agent kind, deterministic for the seed."""
     index = split_dataset(dataset, out, params.split.val_fraction, params.seed)

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import typer
 
-from pipeline.params import Params
-from pipeline.training import train
+from pipeline.config.layout import TrainLayout
+from pipeline.config.params import Params
+from pipeline.train.trainer import train
 from stages.common import console, with_params
 
 
 @with_params("env", "train")
 def train_command(
     params: Params,
-    out_dir: Path = typer.Option(Path("models"), "--out-dir", help="folder for dqn.pt, checkpoints/ and training/"),
+    out_dir: Path = typer.Option(TrainLayout().root, "--out-dir", help="folder for dqn.pt, checkpoints/ and training/"),
     resume: bool = typer.Option(False, "--resume", help="continue from the newest checkpoint (same params required)"),
     auto_resume: bool = typer.Option(False, "--auto-resume",
                                      help="continue from the newest checkpoint if its params match, else start fresh "

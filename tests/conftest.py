@@ -1,47 +1,18 @@
-"""Shared fixtures: tiny params and one tiny trained checkpoint per test session (a real ALE game, a few hundred steps)."""
+"""Shared fixtures: one tiny trained checkpoint per test session (a real ALE game, a few hundred steps)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-import yaml
 
-from pipeline.params import Params, params_from_dict, params_to_dict
-
-TINY = {
-    "seed": 0,
-    "env": {"game": "Breakout", "frame_stack": 4},
-    "train": {"steps": 300, "capacity": 1000, "learning_starts": 100, "batch_size": 32, "train_frequency": 4,
-              "target_update_interval": 100, "log_interval": 100, "checkpoint_interval": 100,
-              "epsilon_decay_steps": 300, "device": "cpu"},
-    "evaluate": {"episodes": 2},
-    "record": {"episodes": 3, "percent_random": 34, "max_episode_steps": 40, "video_scale": 2},
-    "split": {"val_fraction": 0.34},
-}
-
-
-def tiny_params(**sections) -> Params:
-    """TINY with some keys replaced: tiny_params(train={"replay": "uniform"})."""
-    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in TINY.items()}
-    for section, values in sections.items():
-        if isinstance(values, dict):
-            raw.setdefault(section, {}).update(values)
-        else:
-            raw[section] = values
-    return params_from_dict(raw)
-
-
-def write_params(path: Path, params: Params) -> Path:
-    path.write_text(yaml.safe_dump(params_to_dict(params), sort_keys=False))
-    return path
+from tests.helpers import tiny_params
 
 
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory) -> Path:
     """A models/ folder from a real 300-step training run on Breakout (dqn.pt, checkpoints/, training/)."""
-    from pipeline.training import train
+    from pipeline.train.trainer import train
 
     out = tmp_path_factory.mktemp("models")
     train(tiny_params(), out)
@@ -51,13 +22,3 @@ def trained_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(trained_dir) -> Path:
     return trained_dir / "dqn.pt"
-
-
-__all__ = ["TINY", "tiny_params", "write_params"]
-
-
-def replay_step(replay, action: int, reward: float, terminal: bool, next_frame: np.ndarray, episode_over: bool,
-                restarted: bool = False) -> None:
-    """One step of a one-stream replay buffer (see ReplayBuffer.step)."""
-    replay.step(np.array([action]), np.array([reward], np.float32), np.array([terminal]), next_frame[None],
-                np.array([episode_over]), np.array([restarted]))

@@ -1,0 +1,57 @@
+"""Measuring rates: timed windows with the device drained at both ends, and the rows of the table."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+SCREEN = 84
+
+
+@dataclass
+class Row:
+    """One line of the table; `ratio` is value / the reference value of its group (None: no reference)."""
+
+    section: str
+    configuration: str
+    replay: str
+    value: float
+    unit: str
+    window: str  # what the rate was counted over
+    reference: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.reference if self.reference else None
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a timed window holds the work it launched."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def timed_rate(call: Callable[[], object], seconds: float, device: torch.device, warmup: int = 3) -> tuple[int, float]:
+    """(calls, seconds): `call` in a loop for `seconds` after `warmup` untimed calls, the device drained at both ends."""
+    for _ in range(warmup):
+        call()
+    synchronize(device)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        call()
+        count += 1
+    synchronize(device)
+    return count, time.perf_counter() - start
+
+
+@dataclass
+class RecordRate:
+    """Rows recorded over the wall seconds of a whole recording call."""
+
+    rows: int
+    seconds: float

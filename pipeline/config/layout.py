@@ -1,0 +1,67 @@
+"""Where the stages write by default: the one declaration of the project's output paths.
+
+The stage commands take their default paths from here, and a test checks dvc.yaml's outs, metrics and plots
+against these, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SPLITS_NAME = "splits.json"  # beside the dataset it splits
+
+
+@dataclass(frozen=True)
+class TrainLayout:
+    """A training run's outputs under one folder."""
+
+    root: Path = Path("models")
+
+    @property
+    def model(self) -> Path:
+        """The final model, the one evaluate and record use by default."""
+        return self.root / "dqn.pt"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def live(self) -> Path:
+        """DVCLive curves, replay snapshots and the diagnostics figure."""
+        return self.root / "training"
+
+
+@dataclass(frozen=True)
+class EvalLayout:
+    """What an evaluation writes."""
+
+    metrics: Path = Path("metrics/eval.json")
+    episodes: Path = Path("metrics/eval_episodes.csv")
+    plot: Path = Path("plots/eval_scores.png")
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """A recording's outputs under one folder."""
+
+    root: Path = Path("data")
+
+    @property
+    def dataset(self) -> Path:
+        return self.root / "gameplay.h5"
+
+    @property
+    def videos(self) -> Path:
+        return self.root / "videos"
+
+    @property
+    def frames(self) -> Path:
+        """The PNG export, written only with record.png."""
+        return self.root / "frames"
+
+    @property
+    def splits(self) -> Path:
+        """The split index `pipeline split` writes beside the dataset, and the loader reads from there."""
+        return self.root / SPLITS_NAME

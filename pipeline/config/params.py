@@ -1,0 +1,251 @@
+"""Typed, validated run parameters.
+
+params.yaml is read into these dataclasses once, at the edge (the stage commands); the library
+takes the typed values. Each field carries its help text and allowed range in its metadata, so
+validation, the CLI flags and the README's params table all come from one declaration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import operator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from pipeline.config.errors import InputError
+
+
+def spec(default: Any, help: str, *, ge=None, gt=None, le=None, lt=None, choices=None) -> Any:
+    """A dataclass field with its help text and allowed values."""
+    return field(default=default, metadata=dict(help=help, ge=ge, gt=gt, le=le, lt=lt, choices=choices))
+
+
+@dataclass(frozen=True)
+class EnvParams:
+    game: str = spec("MsPacman", "ALE game name, as in ALE/<game>-v5 (e.g. MsPacman, Breakout, Pong)")
+    frame_stack: int = spec(8, "frames stacked into one agent observation", choices=(4, 8))
+    frameskip: int = spec(4, "emulator frames per agent step (max-pooled over the last two)", ge=1, le=8)
+    noop_max: int = spec(30, "at most this many no-op emulator frames at the start of each episode (random count, as OpenAI baselines does)", ge=0)
+    sticky_action_prob: float = spec(0.25, "probability that the emulator repeats the previous action", ge=0.0, le=1.0)
+    terminal_on_life_loss: bool = spec(False, "treat a lost life as terminal for learning (episodes still run to game over)")
+    max_episode_frames: int = spec(108_000, "emulator frames after which an episode is truncated (30 minutes at 60 Hz)", gt=0)
+    screen_size: int = spec(84, "side of the square grayscale observation", ge=32, le=160)
+    mode: int = spec(-1, "ALE game mode (-1: the game's default); allowed values depend on the game", ge=-1)
+    difficulty: int = spec(-1, "ALE difficulty (-1: the game's default); allowed values depend on the game", ge=-1)
+    num_envs: int = spec(1, "games played at once: training steps this many environments in subprocesses and acts for all "
+                            "with one batched forward pass; evaluate and record play this many episodes at once in worker "
+                            "processes (their results do not depend on it)", ge=1, le=256)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    steps: int = spec(10_000_000, "agent steps to train for", gt=0)
+    replay: str = spec("per", "replay sampling: prioritized (sum tree) or uniform", choices=("per", "uniform"))
+    capacity: int = spec(1_000_000, "replay buffer size in transitions", gt=0)
+    batch_size: int = spec(32, "transitions per gradient step", gt=0)
+    learning_starts: int = spec(50_000, "agent steps before the first gradient step", gt=0)
+    train_frequency: int = spec(4, "agent steps between gradient steps", gt=0)
+    target_update_interval: int = spec(8_000, "agent steps between target-network syncs", gt=0)
+    gamma: float = spec(0.99, "discount factor", gt=0.0, le=1.0)
+    lr: float = spec(6.25e-5, "Adam learning rate", gt=0.0, lt=1.0)
+    adam_eps: float = spec(1.5e-4, "Adam epsilon", gt=0.0)
+    max_grad_norm: float = spec(1.0, "gradient-norm clipping threshold", gt=0.0)
+    clip_rewards: bool = spec(True, "learn from sign(reward); logs and datasets keep raw rewards")
+    epsilon_start: float = spec(1.0, "initial exploration rate", ge=0.0, le=1.0)
+    epsilon_end: float = spec(0.1, "final exploration rate", ge=0.0, le=1.0)
+    epsilon_decay: str = spec("exponential", "shape of the epsilon schedule", choices=("linear", "exponential"))
+    epsilon_decay_steps: int = spec(1_000_000, "agent steps over which epsilon goes from start to end", gt=0)
+    exploration: str = spec("epsilon", "how the acting agent explores: epsilon-greedy, Boltzmann (softmax of Q / temperature) "
+                            "or RND (an exploration agent driven by a novelty bonus)", choices=("epsilon", "boltzmann", "rnd"))
+    temperature_start: float = spec(1.0, "Boltzmann temperature at the first episode", gt=0.0)
+    temperature_end: float = spec(0.05, "Boltzmann temperature floor", gt=0.0)
+    temperature_decay: float = spec(0.995, "Boltzmann temperature factor per episode", gt=0.0, le=1.0)
+    rnd_alpha_start: float = spec(0.5, "RND: weight of the intrinsic reward for the exploration agent at the start", ge=0.0, le=1.0)
+    rnd_alpha_end: float = spec(0.0, "RND: weight of the intrinsic reward at the end of its decay", ge=0.0, le=1.0)
+    rnd_alpha_decay_steps: int = spec(1_000_000, "RND: agent steps over which the weight decays linearly from start to end", gt=0)
+    rnd_lr: float = spec(1e-4, "RND: Adam learning rate of the predictor network", gt=0.0, lt=1.0)
+    living_penalty: float = spec(0.0, "subtracted from every step's learning reward (after clipping); 0 turns it off", ge=0.0)
+    life_loss_penalty: float = spec(0.0, "subtracted from the learning reward of a step that loses a life; 0 turns it off", ge=0.0)
+    dueling: bool = spec(False, "dueling head: Q = V + A - mean(A)")
+    compile: bool = spec(False, "torch.compile the networks (falls back to eager with a warning where it cannot compile)")
+    gradient_steps: int = spec(1, "gradient steps each time training happens (every train_frequency agent steps)", gt=0)
+    prefill_steps: int = spec(0, "agent steps at the start played by a uniformly random policy to fill the buffer", ge=0)
+    n_step: int = spec(1, "steps of reward summed before bootstrapping (n-step returns)", ge=1, le=20)
+    alpha: float = spec(0.6, "PER priority exponent: priority = (|TD error| + priority_eps)^alpha", ge=0.0, le=1.0)
+    beta0: float = spec(0.4, "PER importance-weight exponent at the start, annealed to 1 over training", ge=0.0, le=1.0)
+    priority_eps: float = spec(1e-6, "PER constant added to |TD error| so no transition has zero priority", gt=0.0)
+    device: str = spec("auto", "torch device: auto picks cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
+    checkpoint_interval: int = spec(100_000, "agent steps between periodic checkpoints", gt=0)
+    keep_checkpoints: int = spec(3, "periodic checkpoints kept on disk (the newest ones)", gt=0)
+    log_interval: int = spec(1_000, "agent steps between logged training metrics", gt=0)
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    episodes: int = spec(30, "episodes played by each agent (trained and random)", gt=0)
+    epsilon: float = spec(0.05, "exploration rate of the trained agent during evaluation (0.05 or 0.001 in the literature)", ge=0.0, le=1.0)
+
+
+@dataclass(frozen=True)
+class RecordParams:
+    episodes: int = spec(20, "episodes to record", gt=0)
+    percent_random: float = spec(30.0, "share of episodes played by the uniformly random agent, in percent", ge=0.0, le=100.0)
+    epsilon: float = spec(0.01, "exploration rate of the trained agent while recording, for diversity", ge=0.0, le=1.0)
+    max_episode_steps: int = spec(0, "cap on agent steps per recorded episode (0: no cap beyond env.max_episode_frames)", ge=0)
+    png: bool = spec(False, "also export every frame as PNG under data/frames/")
+    fps: int = spec(30, "frame rate of the MP4 videos", gt=0, le=120)
+    video_scale: int = spec(3, "integer upscaling of the game screen in the videos", ge=1, le=8)
+    compression: str = spec("gzip", "HDF5 compression: gzip level 1 (every HDF5 tool reads it; ~1.8x smaller than lzf "
+                                    "on Atari screens) or lzf (h5py only)", choices=("gzip", "lzf"))
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    val_fraction: float = spec(0.1, "fraction of episodes held out for validation", gt=0.0, lt=1.0)
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = spec(0, "global seed; every episode, network and sample derives from it", ge=0)
+    env: EnvParams = field(default_factory=EnvParams)
+    train: TrainParams = field(default_factory=TrainParams)
+    evaluate: EvaluateParams = field(default_factory=EvaluateParams)
+    record: RecordParams = field(default_factory=RecordParams)
+    split: SplitParams = field(default_factory=SplitParams)
+
+
+SECTIONS: dict[str, type] = {name: kind for name, kind in get_type_hints(Params).items() if name != "seed"}
+
+
+# (metadata key, how the bound reads, whether a value satisfies it)
+BOUNDS = (("ge", ">=", operator.ge), ("gt", ">", operator.gt), ("le", "<=", operator.le), ("lt", "<", operator.lt))
+
+
+def _describe_allowed(meta: dict[str, Any], kind: type) -> str:
+    if meta["choices"]:
+        return "one of " + ", ".join(str(c) for c in meta["choices"])
+    bounds = [f"{symbol} {meta[key]}" for key, symbol, _ in BOUNDS if meta[key] is not None]
+    noun = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[kind]
+    return noun + (" " + " and ".join(bounds) if bounds else "")
+
+
+def _coerce(key: str, value: Any, kind: type, meta: dict[str, Any]) -> Any:
+    """Check one value's type and range; return it as `kind`."""
+    allowed = _describe_allowed(meta, kind)
+    ok_type = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[kind]
+    if kind is float and isinstance(value, str):  # YAML reads 1e-4 (no dot) as a string
+        try:
+            value, ok_type = float(value), True
+        except ValueError:
+            pass
+    if not ok_type:
+        raise InputError(f"{key} = {value!r} ({type(value).__name__}): must be {allowed}")
+    value = kind(value)
+    if kind is float and not math.isfinite(value):
+        raise InputError(f"{key} = {value!r}: must be {allowed}")
+    in_range = all(holds(value, meta[key]) for key, _, holds in BOUNDS if meta[key] is not None)
+    if not in_range or (meta["choices"] and value not in meta["choices"]):
+        raise InputError(f"{key} = {value!r}: must be {allowed}")
+    return value
+
+
+def _unknown_key(key: str, valid: list[str]) -> InputError:
+    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], valid, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
+    return InputError(f"unknown params key '{key}'{hint}")
+
+
+def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise _unknown_key(prefix + key, list(fields))
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(value, dict):
+                raise InputError(f"{prefix}{key} = {value!r}: must be a mapping of {kind.__name__} keys")
+            values[key] = _build(kind, value, prefix + key + ".")
+        else:
+            values[key] = _coerce(prefix + key, value, kind, fields[key].metadata)
+    return cls(**values)
+
+
+def _check_relations(p: Params) -> None:
+    t = p.train
+    for name in ("capacity", "learning_starts"):
+        if getattr(t, name) < t.batch_size:
+            raise InputError(f"train.{name} = {getattr(t, name)}: must be >= train.batch_size ({t.batch_size})")
+    if t.epsilon_end > t.epsilon_start:
+        raise InputError(f"train.epsilon_end = {t.epsilon_end}: must be <= train.epsilon_start ({t.epsilon_start})")
+    if t.temperature_end > t.temperature_start:
+        raise InputError(f"train.temperature_end = {t.temperature_end}: must be <= train.temperature_start ({t.temperature_start})")
+    rows = p.env.num_envs * (p.env.frame_stack + t.n_step + 1)
+    if t.capacity < rows:
+        raise InputError(f"train.capacity = {t.capacity}: must be >= env.num_envs * (env.frame_stack + train.n_step + 1) "
+                         f"= {rows} (each environment keeps its own stream of frames)")
+    if t.exploration == "rnd" and t.n_step != 1:
+        raise InputError(f"train.n_step = {t.n_step}: must be 1 with train.exploration rnd (the novelty bonus is one-step)")
+    if t.epsilon_decay == "exponential" and t.epsilon_end == 0.0:
+        raise InputError("train.epsilon_end = 0.0: must be > 0 with epsilon_decay exponential (use linear to reach 0)")
+
+
+def params_from_dict(raw: dict[str, Any]) -> Params:
+    """Validate a nested dict (as read from params.yaml) into Params, or raise InputError naming the bad key."""
+    if not isinstance(raw, dict):
+        raise InputError(f"params must be a mapping of sections, got {type(raw).__name__}")
+    params = _build(Params, raw, "")
+    _check_relations(params)
+    return params
+
+
+def load_params(path: Path, overrides: dict[str, dict[str, Any]] | None = None) -> Params:
+    """Read params.yaml, apply per-section overrides (from CLI flags), validate."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"params file '{path}' does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise InputError(f"params file '{path}' is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"params file '{path}' must hold a mapping of sections")
+    for section, values in (overrides or {}).items():
+        if section == "":
+            raw.update(values)
+        else:
+            raw.setdefault(section, {}).update(values)
+    return params_from_dict(raw)
+
+
+def params_to_dict(params: Params) -> dict[str, Any]:
+    return dataclasses.asdict(params)
+
+
+def field_docs(cls: type) -> list[tuple[str, type, Any, str, str]]:
+    """(name, type, default, allowed, help) for each field of a params section: feeds the CLI and the README table."""
+    hints = get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        if dataclasses.is_dataclass(kind):
+            continue
+        rows.append((f.name, kind, f.default, _describe_allowed(f.metadata, kind), f.metadata["help"]))
+    return rows
+
+
+__all__ = [
+    "EnvParams", "TrainParams", "EvaluateParams", "RecordParams", "SplitParams", "Params",
+    "SECTIONS", "load_params", "params_from_dict", "params_to_dict", "field_docs",
+]

@@ -1,0 +1,81 @@
+"""The gameplay HDF5 format (version 1), declared once: its row fields, its episode columns and its layout.
+
+The writer, the reader, the loader's keys, the `Row` that playing produces and the README's format table all come
+from ROW_FIELDS and EPISODE_COLUMNS: adding a field is one line here and the code that fills it. The layout note
+below is also written into every file (attribute `layout`), for readers without the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, make_dataclass
+
+import numpy as np
+
+FORMAT_VERSION = 1
+FRAME_SHAPE = (210, 160, 3)
+AGENT_KINDS = ("random", "trained")
+NO_ACTION = -1  # the action of an episode's final row, where no step is taken
+SCREEN = "S"    # in a field's shape: the side of the agent's observation (attribute screen_size)
+
+LAYOUT_NOTE = """\
+Flat, step-aligned row arrays over all episodes, plus an episode table (group `episodes`, one dataset per column).
+An episode of T agent steps occupies the T + 1 consecutive rows first_row .. first_row + T:
+  row t (0 <= t <= T): frames[t], observations[t], lives[t] describe the state s_t the agent saw;
+  row t (0 <= t <  T): actions[t], rewards[t], terminated[t], truncated[t] describe the step s_t -> s_t+1;
+  row T: the final state, with actions -1, rewards 0, terminated and truncated False.
+Every transition (o_t, a_t, r_t, o_t+1) is rows t and t + 1 of one episode; row T - 1 has terminated or truncated set.
+"""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One dataset of the file: a row field (N rows of `shape`) or an episode-table column (shape ())."""
+
+    name: str
+    dtype: str
+    shape: tuple[int | str, ...]  # of one row; SCREEN stands for the observation side
+    meaning: str                  # also the dataset's `meaning` attribute in the file
+
+    def row_shape(self, screen_size: int) -> tuple[int, ...]:
+        return tuple(screen_size if d == SCREEN else int(d) for d in self.shape)
+
+
+ROW_FIELDS: tuple[Field, ...] = (
+    Field("frames", "uint8", FRAME_SHAPE, "native RGB screen, (N, 210, 160, 3), one frame per chunk"),
+    Field("observations", "uint8", (SCREEN, SCREEN),
+          "the agent's grayscale observation, (N, S, S), S = attribute screen_size; one per chunk"),
+    Field("actions", "int16", (), "action taken at this row (index into attribute action_meanings); -1 on each final row"),
+    Field("rewards", "float32", (), "raw (unclipped) reward of this row's step; 0 on each final row"),
+    Field("terminated", "bool", (), "this row's step ended the game (game over)"),
+    Field("truncated", "bool", (), "this row's step hit the frame cap (env.max_episode_frames) or record.max_episode_steps"),
+    Field("lives", "uint8", (), "lives left in this row's state"),
+)
+ROW_DATASETS: dict[str, Field] = {f.name: f for f in ROW_FIELDS}
+
+EPISODE_COLUMNS: tuple[Field, ...] = (
+    Field("id", "int32", (), "episode id, 0 .. E-1, in recording order (the k of videos and PNG folders)"),
+    Field("first_row", "int64", (), "row of the episode's first state"),
+    Field("length", "int32", (), "agent steps T; the episode has T + 1 rows"),
+    Field("return", "float64", (), "sum of the episode's raw rewards"),
+    Field("agent", "S7", (), "who played: 'random' or 'trained' (ASCII)"),
+    Field("seed", "int64", (), "environment reset seed and action-RNG seed, derive_seed(seed, 'record-episode', id)"),
+    Field("checkpoint_hash", "S64", (), "SHA-256 of the checkpoint that played (ASCII hex); empty for random episodes"),
+)
+
+# One row as playing produces it, with one attribute per row field (row.frames is that row's screen, row.actions its
+# action): generated from ROW_FIELDS, so a field added there must be given wherever a Row is built.
+Row = make_dataclass("Row", [f.name for f in ROW_FIELDS], frozen=True)
+Row.__doc__ = "One row of an episode: the state seen and the step taken from it (actions NO_ACTION on the final row)."
+
+
+class EpisodeTable:
+    """The `episodes` group as arrays, one per column of EPISODE_COLUMNS (`table["return"]`), strings decoded."""
+
+    def __init__(self, columns: dict[str, np.ndarray]):
+        self.columns = columns
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def __len__(self) -> int:
+        return len(self.columns["id"])

@@ -1,0 +1,107 @@
+"""Train/validation split of a recorded dataset by whole episodes, stratified by agent kind, as a small index.
+
+Rounding rule: each agent kind with n >= 2 episodes holds out round(val_fraction * n) of them for validation
+(halves rounded up), but at least 1 and at most n - 1, so both splits contain every kind that has two or more
+episodes; a kind with a single episode keeps it in train. A split that would leave validation empty is an error.
+Which episodes are held out is a shuffle of each kind's sorted ids seeded by (seed, kind), so the split depends
+only on the seed and the episode table, never on the table's row order, and one kind's choice never moves
+because another kind gained episodes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from pipeline.config.errors import InputError
+from pipeline.config.layout import SPLITS_NAME
+from pipeline.core.atomic import atomic_path
+from pipeline.core.hashing import file_hash
+from pipeline.core.seeding import derive_seed
+from pipeline.data.reader import open_gameplay, read_episodes
+from pipeline.data.schema import AGENT_KINDS
+
+FORMAT_VERSION = 1
+
+
+def splits_beside(dataset: Path) -> Path:
+    """Where the loader and `inspect` look for a dataset's split index unless told otherwise."""
+    return Path(dataset).with_name(SPLITS_NAME)
+
+
+def held_out_count(n: int, val_fraction: float) -> int:
+    """Validation episodes for a kind with n episodes (see the module's rounding rule)."""
+    if n < 2:
+        return 0
+    return min(n - 1, max(1, math.floor(val_fraction * n + 0.5)))
+
+
+def split_episodes(episode_ids: Sequence[int], agent_kinds: Sequence[str], val_fraction: float,
+                   seed: int) -> dict[str, list[int]]:
+    """{"train": ids, "val": ids}, each sorted; every episode lands in exactly one split."""
+    if not 0.0 < val_fraction < 1.0:
+        raise InputError(f"split.val_fraction = {val_fraction!r}: must be a number > 0.0 and < 1.0")
+    if len(episode_ids) != len(agent_kinds):
+        raise InputError(f"episode table has {len(episode_ids)} ids but {len(agent_kinds)} agent kinds")
+    if len(set(episode_ids)) != len(episode_ids):
+        raise InputError("episode table repeats an episode id; the dataset is damaged")
+    val: list[int] = []
+    for kind in sorted(set(agent_kinds)):
+        ids = np.array(sorted(i for i, k in zip(episode_ids, agent_kinds) if k == kind), dtype=np.int64)
+        rng = np.random.default_rng(derive_seed(seed, f"split-{kind}"))
+        val.extend(int(i) for i in rng.permutation(ids)[:held_out_count(len(ids), val_fraction)])
+    if not val:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(Counter(agent_kinds).items())) or "none"
+        raise InputError(f"cannot hold out validation episodes from {len(episode_ids)} episodes ({counts}): "
+                         "record at least 2 episodes of one agent kind")
+    held = set(val)
+    return {"train": sorted(int(i) for i in episode_ids if i not in held), "val": sorted(val)}
+
+
+def kind_counts(ids: Sequence[int], kind_of: dict[int, str]) -> dict[str, int]:
+    """Episodes per agent kind, always naming both standard kinds."""
+    counts = dict.fromkeys(AGENT_KINDS, 0)
+    counts.update(Counter(kind_of[i] for i in ids))
+    return counts
+
+
+def split_index(episode_ids: Sequence[int], agent_kinds: Sequence[str], val_fraction: float, seed: int,
+                dataset: Path, dataset_sha256: str) -> dict:
+    """The data/splits.json document: the split, its counts per kind, and what it was made from."""
+    splits = split_episodes(episode_ids, agent_kinds, val_fraction, seed)
+    kind_of = dict(zip((int(i) for i in episode_ids), agent_kinds))
+    return {
+        "format_version": FORMAT_VERSION, "seed": seed, "val_fraction": val_fraction,
+        "dataset": Path(dataset).as_posix(), "dataset_sha256": dataset_sha256,
+        "splits": splits, "counts": {name: kind_counts(ids, kind_of) for name, ids in splits.items()},
+    }
+
+
+def split_dataset(dataset: Path, out: Path, val_fraction: float, seed: int) -> dict:
+    """Split a recorded gameplay file's episode table and write the index to `out` atomically; return the index."""
+    with open_gameplay(dataset) as f:
+        table = read_episodes(f)
+    index = split_index(table["id"].tolist(), table["agent"].tolist(), val_fraction, seed, dataset, file_hash(dataset))
+    with atomic_path(Path(out)) as tmp:
+        tmp.write_text(json.dumps(index, indent=2) + "\n")
+    return index
+
+
+def load_split_ids(splits_path: Path, dataset: Path) -> dict[str, list[int]]:
+    """The {"train": ids, "val": ids} mapping of a split index, checked to belong to this very dataset file."""
+    splits_path = Path(splits_path)
+    if not splits_path.is_file():
+        raise InputError(f"split index '{splits_path}' does not exist; run `pipeline split` first")
+    index = json.loads(splits_path.read_text())
+    if index.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"split index '{splits_path}' has format_version {index.get('format_version')!r}; "
+                         f"this version reads {FORMAT_VERSION}")
+    if index.get("dataset_sha256") != file_hash(dataset):
+        raise InputError(f"split index '{splits_path}' was made for another version of '{dataset}'; "
+                         "run `pipeline split` again")
+    return {name: [int(i) for i in ids] for name, ids in index["splits"].items()}

@@ -1,0 +1,120 @@
+"""Writing a gameplay file: rows streamed episode by episode (bounded memory), shards appended chunk for chunk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from pipeline.data.reader import read_episodes
+from pipeline.data.schema import EPISODE_COLUMNS, FORMAT_VERSION, ROW_FIELDS, Row
+
+FLUSH_ROWS = 256  # rows buffered in memory before they are written (bounded memory for 27,000-step episodes)
+SCALAR_CHUNK = 4096  # rows per chunk of the one-value-per-row datasets; images are one per chunk
+
+
+class GameplayWriter:
+    """Writes a new gameplay file episode by episode, streaming rows so memory stays bounded.
+
+    `attrs` (numbers, strings, lists of strings) become the file attributes; the episode table is written on
+    close. Timestamps are off, so the same inputs give the same bytes (and the split's dataset hash is stable).
+    """
+
+    def __init__(self, path: Path, *, screen_size: int, compression: str, attrs: dict[str, Any]):
+        self.file = h5py.File(path, "w")
+        level = 1 if compression == "gzip" else None
+        for field in ROW_FIELDS:
+            shape = field.row_shape(screen_size)
+            chunks = (1, *shape) if shape else (SCALAR_CHUNK,)
+            ds = self.file.create_dataset(field.name, shape=(0, *shape), maxshape=(None, *shape), dtype=field.dtype,
+                                          chunks=chunks, compression=compression, compression_opts=level,
+                                          track_times=False)
+            ds.attrs["meaning"] = field.meaning
+        for key, value in {**attrs, "format_version": FORMAT_VERSION}.items():
+            self.file.attrs[key] = value
+        self.rows, self.episode_start, self.episode_return = 0, 0, 0.0
+        self.episodes: list[dict[str, Any]] = []
+        self.pending: list[Row] = []
+
+    def add(self, row: Row) -> None:
+        self.pending.append(row)
+        self.episode_return += row.rewards
+        if len(self.pending) >= FLUSH_ROWS:
+            self._flush()
+
+    def end_episode(self, episode_id: int, agent: str, seed: int, checkpoint_hash: str) -> dict[str, Any]:
+        """Close the episode whose rows were just added (its final state included); returns its table row."""
+        self._flush()
+        entry = {"id": episode_id, "first_row": self.episode_start, "length": self.rows - self.episode_start - 1,
+                 "return": self.episode_return, "agent": agent, "seed": seed, "checkpoint_hash": checkpoint_hash}
+        self.episodes.append(entry)
+        self.episode_start, self.episode_return = self.rows, 0.0
+        return entry
+
+    def append(self, path: Path) -> list[dict[str, Any]]:
+        """Append every episode of another gameplay file written with the same settings (a worker's shard);
+        returns their table rows. Frames and observations are one per chunk, so their compressed chunks are copied
+        as they are: 11x faster than decompressing and compressing them again (23,000 against 2,100 rows/s of
+        Ms. Pac-Man)."""
+        self._flush()
+        with h5py.File(path, "r") as source:
+            rows = len(source["actions"])
+            for field in ROW_FIELDS:
+                _append_rows(source[field.name], self.file[field.name], self.rows)
+            table = read_episodes(source)
+        entries = []
+        for i in range(len(table)):
+            entry = {c.name: table[c.name][i].item() for c in EPISODE_COLUMNS}
+            entry["first_row"] += self.rows
+            entries.append(entry)
+        self.episodes += entries
+        self.rows += rows
+        self.episode_start = self.rows
+        return entries
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        end = self.rows + len(self.pending)
+        for field in ROW_FIELDS:
+            ds = self.file[field.name]
+            ds.resize(end, axis=0)
+            ds[self.rows:end] = np.asarray([getattr(r, field.name) for r in self.pending], dtype=field.dtype)
+        self.rows, self.pending = end, []
+
+    def close(self) -> None:
+        self._flush()
+        group = self.file.create_group("episodes")
+        for column in EPISODE_COLUMNS:
+            values = np.asarray([e[column.name] for e in self.episodes], dtype=column.dtype)
+            group.create_dataset(column.name, data=values, dtype=column.dtype,
+                                 track_times=False).attrs["meaning"] = column.meaning
+        self.file.close()
+
+    def __enter__(self) -> GameplayWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self.close()
+        else:
+            self.file.close()
+
+
+def _storage(d: h5py.Dataset) -> tuple:
+    return d.dtype, d.chunks, d.compression, d.compression_opts
+
+
+def _append_rows(source: h5py.Dataset, target: h5py.Dataset, start: int) -> None:
+    if _storage(source) != _storage(target):  # a raw chunk would be read back as garbage
+        raise ValueError(f"cannot append '{source.name}' stored as {_storage(source)} to {_storage(target)}")
+    target.resize(start + len(source), axis=0)
+    if source.chunks[0] != 1:
+        target[start:] = source[:]
+        return
+    inside = (0,) * (source.ndim - 1)
+    for i in range(len(source)):
+        mask, chunk = source.id.read_direct_chunk((i, *inside))
+        target.id.write_direct_chunk((start + i, *inside), chunk, mask)

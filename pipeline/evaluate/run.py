@@ -1,0 +1,152 @@
+"""Evaluation: the trained agent and the random baseline play the same seeded episodes, and their returns are summarised.
+
+Episode k of both agents uses the same seed for the environment (so the same no-op start and sticky-action
+stream) and for the action RNG, which makes the comparison paired rather than two unrelated samples
+(a trained agent at epsilon 1 plays exactly the random agent's episodes). env.num_envs episodes are played at
+once (pipeline.play.pool); the results do not depend on it.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import gymnasium as gym
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress, TaskID
+
+from pipeline.config.layout import EvalLayout
+from pipeline.config.params import Params
+from pipeline.core.seeding import derive_seed
+from pipeline.data.schema import NO_ACTION
+from pipeline.envs.atari import action_meanings, make_env
+from pipeline.evaluate.report import (
+    EpisodeResult,
+    evaluation_progress,
+    plot_scores,
+    results_table,
+    write_episode_table,
+    write_metrics,
+)
+from pipeline.evaluate.scores import human_normalised
+from pipeline.play.episode import play_rows
+from pipeline.play.policies import RandomPolicy, TrainedPolicy, check_env_matches, load_policy
+from pipeline.play.pool import play_episodes
+
+AGENTS = ("trained", "random")
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The seed of evaluation episode `episode`, shared by both agents."""
+    return derive_seed(seed, "evaluate-episode", episode)
+
+
+def play_episode(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: int, seed: int, epsilon: float,
+                 on_step: Callable[[], None]) -> tuple[float, int, bool]:
+    """Play one episode to game over or the frame cap; return (raw return, agent steps, truncated)."""
+    score, length, truncated = 0.0, 0, False
+    for row in play_rows(env, policy, frame_stack, seed, epsilon):
+        if row.actions == NO_ACTION:
+            break
+        score, length, truncated = score + row.rewards, length + 1, row.truncated and not row.terminated
+        on_step()
+    return score, length, truncated
+
+
+class EvaluationPlayer:
+    """Plays evaluation episode j of the 2 x evaluate.episodes: the trained agent's episode j, then (j >= n) the
+    random agent's episode j - n. The same in the parent (env.num_envs 1) and in every worker."""
+
+    def __init__(self, params: Params, checkpoint: Path):
+        self.params, self.env = params, make_env(params.env)
+        self.agents = {"trained": load_policy(checkpoint), "random": RandomPolicy(len(action_meanings(self.env)))}
+
+    def play(self, j: int, tick: Callable[[], None]) -> EpisodeResult:
+        name, k = AGENTS[j // self.params.evaluate.episodes], j % self.params.evaluate.episodes
+        seed = episode_seed(self.params.seed, k)
+        score, length, truncated = play_episode(self.env, self.agents[name], self.params.env.frame_stack, seed,
+                                                self.params.evaluate.epsilon, tick)
+        return EpisodeResult(name, k, seed, score, length, truncated)
+
+    def close(self) -> None:
+        self.env.close()
+
+
+class AgentBars:
+    """One bar per agent: its episodes, and its steps and steps/s as reported by its episodes in flight."""
+
+    def __init__(self, progress: Progress, episodes: int):
+        self.progress, self.episodes = progress, episodes
+        self.tasks: dict[str, TaskID] = {}
+        self.steps: dict[str, int] = {}
+        self.start: dict[str, float] = {}
+
+    def _task(self, name: str) -> TaskID:
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=self.episodes, steps=0, rate=0.0, last="-")
+            self.steps[name], self.start[name] = 0, time.perf_counter()
+        return self.tasks[name]
+
+    def played(self, j: int, steps: int) -> None:
+        name = AGENTS[j // self.episodes]
+        task = self._task(name)
+        self.steps[name] += steps
+        rate = self.steps[name] / max(time.perf_counter() - self.start[name], 1e-9)
+        self.progress.update(task, steps=self.steps[name], rate=rate)
+
+    def finished(self, result: EpisodeResult) -> None:
+        self.progress.update(self._task(result.agent), advance=1, last=f"{result.score:g}")
+
+
+def play_agents(params: Params, checkpoint: Path, console: Console) -> list[EpisodeResult]:
+    """evaluate.episodes episodes by the trained agent (at evaluate.epsilon), then by the random agent, same seeds,
+    env.num_envs at once; the results come in that order whatever env.num_envs is."""
+    results: list[EpisodeResult] = []
+    with evaluation_progress(console) as progress:
+        bars = AgentBars(progress, params.evaluate.episodes)
+
+        def finished(j: int, result: EpisodeResult) -> None:
+            results.append(result)
+            bars.finished(result)
+
+        play_episodes(partial(EvaluationPlayer, params, checkpoint), len(AGENTS) * params.evaluate.episodes,
+                      params.env.num_envs, bars.played, finished)
+    return results
+
+
+def summarise(results: list[EpisodeResult], game: str) -> dict[str, dict[str, float | int]]:
+    """Per agent: mean, std (population), median, min and max of the raw return, mean length in agent steps,
+    how many episodes hit the frame cap, and the human-normalised mean where the game's scores are published."""
+    summary = {}
+    for agent in AGENTS:
+        mine = [r for r in results if r.agent == agent]
+        scores = np.array([r.score for r in mine])
+        stats = {
+            "return_mean": float(scores.mean()), "return_std": float(scores.std()),
+            "return_median": float(np.median(scores)), "return_min": float(scores.min()),
+            "return_max": float(scores.max()), "length_mean": float(np.mean([r.length for r in mine])),
+            "truncated_episodes": sum(r.truncated for r in mine),
+        }
+        normalised = human_normalised(game, stats["return_mean"])
+        if normalised is not None:
+            stats["human_normalised_mean"] = normalised
+        summary[agent] = stats
+    return summary
+
+
+def evaluate(params: Params, checkpoint: Path, outputs: EvalLayout, console: Console | None = None) -> dict:
+    """Play, summarise, write the metrics JSON, the per-episode CSV and the score plot; return the metrics."""
+    console = console or Console(stderr=True)
+    policy = load_policy(checkpoint)
+    check_env_matches(policy, params.env)
+    results = play_agents(params, checkpoint, console)
+    metrics = {"game": params.env.game, "episodes": params.evaluate.episodes, "epsilon": params.evaluate.epsilon,
+               "checkpoint_step": policy.step, **summarise(results, params.env.game)}
+    write_metrics(outputs.metrics, metrics)
+    write_episode_table(outputs.episodes, results, AGENTS)
+    plot_scores(outputs.plot, results, AGENTS, params.env.game, params.evaluate.epsilon)
+    console.print(results_table(metrics, AGENTS))
+    return metrics

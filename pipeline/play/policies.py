@@ -1,0 +1,62 @@
+"""Agents that play (evaluation and recording): the trained network from a checkpoint, or uniformly random."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.config.errors import InputError
+from pipeline.config.params import EnvParams
+from pipeline.core.hashing import file_hash
+from pipeline.rl.acting import act_epsilon_greedy
+from pipeline.rl.checkpoint import load_checkpoint
+from pipeline.rl.device import pick_device
+from pipeline.rl.networks import NatureCNN
+
+
+class RandomPolicy:
+    kind = "random"
+    checkpoint_hash = ""
+
+    def __init__(self, num_actions: int):
+        self.num_actions = num_actions
+
+    def act(self, stacks: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+        return rng.integers(0, self.num_actions, size=len(stacks))
+
+
+@dataclass
+class TrainedPolicy:
+    kind = "trained"
+    network: NatureCNN
+    device: torch.device
+    env: EnvParams            # the environment settings it was trained with
+    action_meanings: list[str]
+    checkpoint_hash: str
+    step: int
+
+    def act(self, stacks: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+        return act_epsilon_greedy(self.network, stacks, epsilon, rng, self.device, len(self.action_meanings))
+
+
+def load_policy(path: Path, device: str = "auto") -> TrainedPolicy:
+    """The online network of a checkpoint, in eval mode, with the env settings it needs."""
+    data = load_checkpoint(path)
+    env = EnvParams(**data["params"]["env"])
+    dueling = bool(data["params"]["train"].get("dueling", False))
+    network = NatureCNN(env.frame_stack, len(data["action_meanings"]), env.screen_size, dueling)
+    network.load_state_dict(data["agent"]["online"])
+    torch_device = pick_device(device)
+    return TrainedPolicy(network.to(torch_device).eval(), torch_device, env, list(data["action_meanings"]),
+                         file_hash(path), int(data["step"]))
+
+
+def check_env_matches(policy: TrainedPolicy, env: EnvParams) -> None:
+    """The agent sees what it was trained on: same game, stack depth, screen size and frame skip."""
+    for key in ("game", "frame_stack", "screen_size", "frameskip"):
+        if getattr(policy.env, key) != getattr(env, key):
+            raise InputError(f"env.{key} = {getattr(env, key)!r}, but the checkpoint was trained with "
+                             f"{getattr(policy.env, key)!r}; set env.{key} to match or train again")

@@ -1,0 +1,54 @@
+"""Checkpoints as plain data: tensors, numbers, strings, lists and dicts, loadable with weights_only=True."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pipeline.config.errors import InputError
+from pipeline.core.atomic import atomic_path
+from pipeline.core.versions import library_versions
+
+FORMAT = 1
+_PERIODIC = re.compile(r"step_(\d+)\.pt$")
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """Write atomically: an interrupted save leaves the previous file, never a truncated one."""
+    with atomic_path(Path(path)) as tmp:
+        torch.save({"format": FORMAT, "versions": library_versions(), **payload}, tmp)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint '{path}' does not exist; run `pipeline train` first or pass --checkpoint")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a foreign, corrupt or code-carrying file
+        reason = str(err).strip().splitlines()[-1][:200]
+        raise InputError(f"checkpoint '{path}' does not load with weights_only=True ({reason})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"checkpoint '{path}' has format {data.get('format') if isinstance(data, dict) else None!r}; this version reads format {FORMAT}")
+    return data
+
+
+def periodic_path(folder: Path, step: int) -> Path:
+    return Path(folder) / f"step_{step:010d}.pt"
+
+
+def periodic_checkpoints(folder: Path) -> list[Path]:
+    """Periodic checkpoints in a folder, oldest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _PERIODIC.search(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def prune_checkpoints(folder: Path, keep: int) -> None:
+    for old in periodic_checkpoints(folder)[:-keep]:
+        old.unlink()

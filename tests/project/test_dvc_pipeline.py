@@ -1,0 +1,75 @@
+"""The real DVC pipeline, end to end, in a temporary copy of the repository on tiny params."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pytest
+import torch
+
+from tests.helpers import ROOT as REPO
+from tests.helpers import tiny_params, write_params
+
+BIN = Path(sys.executable).parent
+
+
+def run(cmd: list[str], cwd: Path) -> str:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def ran_stages(output: str) -> set[str]:
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}
+
+
+@pytest.fixture(scope="module")
+def repo_copy(tmp_path_factory) -> Path:
+    """The tracked files of this repository in a fresh git repo, with tiny params."""
+    dest = tmp_path_factory.mktemp("repo")
+    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, tracked):
+        src = REPO / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    write_params(dest / "params.yaml", tiny_params())
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        run(cmd, dest)
+    return dest
+
+
+def test_repro_builds_every_output_then_has_nothing_to_do(repo_copy):
+    first = run(["dvc", "repro"], repo_copy)
+    assert ran_stages(first) == {"train", "evaluate", "record", "split"}
+
+    assert torch.load(repo_copy / "models/dqn.pt", weights_only=True)["complete"] is True
+    assert list((repo_copy / "models/checkpoints").glob("step_*.pt"))
+    assert (repo_copy / "models/training/plots/metrics/train/loss.tsv").is_file()
+    metrics = json.loads((repo_copy / "metrics/eval.json").read_text())
+    assert {"trained", "random"} <= set(metrics)
+    with h5py.File(repo_copy / "data/gameplay.h5") as f:
+        assert f.attrs["format_version"] == 1
+        assert len(f["episodes/id"]) == tiny_params().record.episodes
+        assert len(f["frames"]) == int(f["episodes/length"][:].sum()) + len(f["episodes/id"])
+    assert len(list((repo_copy / "data/videos").glob("*.mp4"))) == tiny_params().record.episodes
+    splits = json.loads((repo_copy / "data/splits.json").read_text())
+    assert splits["splits"]["train"] and splits["splits"]["val"]
+
+    assert "up to date" in run(["dvc", "status"], repo_copy).lower()
+    assert ran_stages(run(["dvc", "repro"], repo_copy)) == set()
+
+
+def test_changing_a_record_param_reruns_only_record_and_split(repo_copy):
+    run(["dvc", "repro"], repo_copy)
+    write_params(repo_copy / "params.yaml", tiny_params(record={"episodes": 4}))
+    assert ran_stages(run(["dvc", "repro"], repo_copy)) == {"record", "split"}
