@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's two entry points, on a fresh machine with only Python 3.10+ and git:
 #   ./dev.sh repro   create .venv, install everything, run the whole pipeline (dvc repro)
-#   ./dev.sh test    create .venv if needed, install everything, run the test suite
+#   ./dev.sh test    create .venv if needed, install everything, lint (ruff) and run the test suite;
+#                    pytest options pass through: ./dev.sh test -m "not slow" is the fast tier (under a minute)
 # Installing is skipped when nothing it depends on changed, so running either twice is harmless.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -35,6 +36,7 @@ case "${1:-}" in
     test)
         ensure_env
         shift
+        ruff check . && ruff format --check .
         python -m pytest "$@"
         ;;
     *)

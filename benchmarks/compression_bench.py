@@ -20,21 +20,28 @@ from pipeline.data.schema import FRAME_SHAPE
 CODECS = {"gzip-1": ("gzip", 1), "lzf": ("lzf", None), "none": (None, None)}
 
 
-def measure(frames: np.ndarray, compression: str | None, level: int | None, reads: np.ndarray, window: int,
-            folder: Path) -> tuple[int, float, float]:
+def measure(
+    frames: np.ndarray, compression: str | None, level: int | None, reads: np.ndarray, window: int, folder: Path
+) -> tuple[int, float, float]:
     """(bytes on disk, frames written per second, frames read per second) for one codec."""
     path = folder / f"{compression}.h5"
     start = time.perf_counter()
     with h5py.File(path, "w") as f:
-        ds = f.create_dataset("frames", shape=frames.shape, dtype="uint8", chunks=(1, *FRAME_SHAPE),
-                              compression=compression, compression_opts=level)
+        ds = f.create_dataset(
+            "frames",
+            shape=frames.shape,
+            dtype="uint8",
+            chunks=(1, *FRAME_SHAPE),
+            compression=compression,
+            compression_opts=level,
+        )
         for i in range(0, len(frames), 256):
-            ds[i:i + 256] = frames[i:i + 256]
+            ds[i : i + 256] = frames[i : i + 256]
     write = len(frames) / (time.perf_counter() - start)
     with h5py.File(path, "r") as f:
         start = time.perf_counter()
         for r in reads:
-            f["frames"][r:r + window]
+            f["frames"][r : r + window]
         read = len(reads) * window / (time.perf_counter() - start)
     return os.path.getsize(path), write, read
 
@@ -54,8 +61,9 @@ def main(
     with tempfile.TemporaryDirectory() as folder:
         for name, (compression, level) in CODECS.items():
             size, write, read = measure(frames, compression, level, starts, window, Path(folder))
-            table.add_row(name, f"{size / 2**20:,.1f} MiB", f"{frames.nbytes / size:.1f}x", f"{write:,.0f}",
-                          f"{read:,.0f}")
+            table.add_row(
+                name, f"{size / 2**20:,.1f} MiB", f"{frames.nbytes / size:.1f}x", f"{write:,.0f}", f"{read:,.0f}"
+            )
     Console().print(table)
 
 

@@ -72,7 +72,9 @@ def sampler_rows(capacity: int, batches: list[int], seconds: float, rng: np.rand
             per.update(indices, errors)
 
         rows.append(Row("PER sampler: sample + update priorities", batch, rate(per_step, seconds)))
-        rows.append(Row("uniform sampler: sample", batch, rate(lambda: uniform.sample(batch, capacity, rng, BETA), seconds)))
+        rows.append(
+            Row("uniform sampler: sample", batch, rate(lambda: uniform.sample(batch, capacity, rng, BETA), seconds))
+        )
     return rows
 
 
@@ -117,8 +119,14 @@ def fill(replay: ReplayBuffer, rng: np.random.Generator, mean_episode: int = 2_0
     for step in range(1, replay.capacity + 1):
         left -= not restarted  # a restart step starts the next episode without taking a step
         over = left == 0 and not restarted
-        replay.step(rng.integers(18, size=1), rng.standard_normal(1).astype(np.float32), np.array([over]),
-                    frames[step % 64][None], np.array([over]), np.array([restarted]))
+        replay.step(
+            rng.integers(18, size=1),
+            rng.standard_normal(1).astype(np.float32),
+            np.array([over]),
+            frames[step % 64][None],
+            np.array([over]),
+            np.array([restarted]),
+        )
         restarted = over
         if over:
             left = rng.geometric(1 / mean_episode)
@@ -186,7 +194,9 @@ def main() -> None:
     rows = []
     if args.fill:  # first, so that the memory figures are the buffer's alone
         before = resident_bytes()
-        replay = ReplayBuffer(args.capacity, args.stack, (84, 84), PrioritizedSampler(args.capacity, ALPHA, EPS), args.seed)
+        replay = ReplayBuffer(
+            args.capacity, args.stack, (84, 84), PrioritizedSampler(args.capacity, ALPHA, EPS), args.seed
+        )
         start = time.perf_counter()
         fill(replay, rng)
         fill_seconds = time.perf_counter() - start
@@ -195,6 +205,7 @@ def main() -> None:
     rows += sampler_rows(args.capacity, args.batch_sizes, args.seconds, rng)
     rows += cpprb_rows(args.capacity, args.batch_sizes, args.seconds, rng)
     console.print(rate_table(args.capacity, rows))
+
 
 if __name__ == "__main__":
     main()

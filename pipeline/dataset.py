@@ -8,5 +8,15 @@ from pipeline.data.reader import action_meanings, open_gameplay, read_episodes
 from pipeline.data.schema import EPISODE_COLUMNS, FORMAT_VERSION, LAYOUT_NOTE, ROW_FIELDS
 from pipeline.data.splits import load_split_ids
 
-__all__ = ["GameplayDataset", "KEYS", "open_gameplay", "read_episodes", "action_meanings", "load_split_ids",
-           "ROW_FIELDS", "EPISODE_COLUMNS", "FORMAT_VERSION", "LAYOUT_NOTE"]
+__all__ = [
+    "GameplayDataset",
+    "KEYS",
+    "open_gameplay",
+    "read_episodes",
+    "action_meanings",
+    "load_split_ids",
+    "ROW_FIELDS",
+    "EPISODE_COLUMNS",
+    "FORMAT_VERSION",
+    "LAYOUT_NOTE",
+]

@@ -11,8 +11,12 @@ from stages.record import record_command
 from stages.split import split_command
 from stages.train import train_command
 
-app = typer.Typer(add_completion=False, rich_markup_mode="rich", no_args_is_help=True,
-                  help="Reproducible Atari gameplay datasets: train a DQN agent, evaluate it, record gameplay, split it.")
+app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    help="Reproducible Atari gameplay datasets: train a DQN agent, evaluate it, record gameplay, split it.",
+)
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("record")(record_command)

@@ -44,12 +44,22 @@ def with_params(*sections: str) -> Callable:
     def decorate(func: Callable) -> Callable:
         own = [p for p in inspect.signature(func).parameters.values() if p.name != "params"]
         generated, origin = [], {}
-        generated.append(inspect.Parameter(
-            "params_file", inspect.Parameter.KEYWORD_ONLY, annotation=Path,
-            default=typer.Option(PARAMS_FILE, "--params", help="params file to read; flags override its keys")))
-        generated.append(inspect.Parameter(
-            "seed", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[int],
-            default=typer.Option(None, "--seed", help="global seed (params: seed)")))
+        generated.append(
+            inspect.Parameter(
+                "params_file",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Path,
+                default=typer.Option(PARAMS_FILE, "--params", help="params file to read; flags override its keys"),
+            )
+        )
+        generated.append(
+            inspect.Parameter(
+                "seed",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Optional[int],
+                default=typer.Option(None, "--seed", help="global seed (params: seed)"),
+            )
+        )
         origin["seed"] = ("", "seed")
         for section in sections:
             for name, kind, _default, allowed, help_text in field_docs(SECTIONS[section]):
@@ -57,10 +67,19 @@ def with_params(*sections: str) -> Callable:
                     raise TypeError(f"{section}.{name} and {'.'.join(origin[name])} would share the flag --{name}")
                 flag = "--" + name.replace("_", "-")
                 decls = [f"{flag}/--no-{flag[2:]}"] if kind is bool else [flag]
-                generated.append(inspect.Parameter(
-                    name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[kind],
-                    default=typer.Option(None, *decls, help=f"{help_text} ({allowed}; params: {section}.{name})",
-                                         rich_help_panel=f"params: {section}")))
+                generated.append(
+                    inspect.Parameter(
+                        name,
+                        inspect.Parameter.KEYWORD_ONLY,
+                        annotation=Optional[kind],
+                        default=typer.Option(
+                            None,
+                            *decls,
+                            help=f"{help_text} ({allowed}; params: {section}.{name})",
+                            rich_help_panel=f"params: {section}",
+                        ),
+                    )
+                )
                 origin[name] = (section, name)
 
         @functools.wraps(func)
@@ -80,4 +99,3 @@ def with_params(*sections: str) -> Callable:
         return wrapper
 
     return decorate
-

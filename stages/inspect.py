@@ -15,10 +15,12 @@ from stages.common import reported_errors
 
 def inspect_command(
     path: Path = typer.Argument(RecordLayout().dataset, help="recorded gameplay file"),
-    splits: Optional[Path] = typer.Option(None, "--splits",
-                                          help="split index (default: splits.json beside the dataset, if valid)"),
-    sheet: Optional[Path] = typer.Option(None, "--contact-sheet",
-                                         help="PNG of sampled frames (default: <dataset>_contact_sheet.png beside it)"),
+    splits: Optional[Path] = typer.Option(
+        None, "--splits", help="split index (default: splits.json beside the dataset, if valid)"
+    ),
+    sheet: Optional[Path] = typer.Option(
+        None, "--contact-sheet", help="PNG of sampled frames (default: <dataset>_contact_sheet.png beside it)"
+    ),
     samples: int = typer.Option(32, "--samples", help="frames on the contact sheet"),
     seed: int = typer.Option(0, "--seed", help="which frames are sampled"),
 ) -> None:

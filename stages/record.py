@@ -16,8 +16,9 @@ from stages.common import console, with_params
 @with_params("env", "record")
 def record_command(
     params: Params,
-    checkpoint: Path = typer.Option(TrainLayout().model, "--checkpoint",
-                                    help="trained model (read only when trained episodes are asked for)"),
+    checkpoint: Path = typer.Option(
+        TrainLayout().model, "--checkpoint", help="trained model (read only when trained episodes are asked for)"
+    ),
     out_dir: Path = typer.Option(RecordLayout().root, "--out-dir", help="folder for gameplay.h5, videos/ and frames/"),
 ) -> None:
     """Record gameplay: record.percent_random % of the episodes by a random agent, the rest by the trained agent."""

@@ -1,4 +1,4 @@
-"""`pipeline split`: hold out validation episodes of a recorded dataset; writes a small index, never a copy of the frames."""
+"""`pipeline split`: hold out validation episodes of a recorded dataset; writes a small index, never a copy."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ def split_command(
     """Split a dataset by whole episodes into train and val, stratified by agent kind, deterministic for the seed."""
     index = split_dataset(dataset, out, params.split.val_fraction, params.seed)
     for name, counts in index["counts"].items():
-        console.print(f"{name:>5}: {len(index['splits'][name])} episodes ("
-                      + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + ")", highlight=False)
+        console.print(
+            f"{name:>5}: {len(index['splits'][name])} episodes ("
+            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            + ")",
+            highlight=False,
+        )
     console.print(f"Split index: {out}", highlight=False)

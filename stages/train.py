@@ -17,9 +17,12 @@ def train_command(
     params: Params,
     out_dir: Path = typer.Option(TrainLayout().root, "--out-dir", help="folder for dqn.pt, checkpoints/ and training/"),
     resume: bool = typer.Option(False, "--resume", help="continue from the newest checkpoint (same params required)"),
-    auto_resume: bool = typer.Option(False, "--auto-resume",
-                                     help="continue from the newest checkpoint if its params match, else start fresh "
-                                          "(what dvc.yaml uses, so an interrupted `dvc repro` picks up where it stopped)"),
+    auto_resume: bool = typer.Option(
+        False,
+        "--auto-resume",
+        help="continue from the newest checkpoint if its params match, else start fresh "
+        "(what dvc.yaml uses, so an interrupted `dvc repro` picks up where it stopped)",
+    ),
 ) -> None:
     """Train a DQN agent (Double DQN, PER or uniform replay) on an Atari game."""
     mode = "yes" if resume else "auto" if auto_resume else "no"

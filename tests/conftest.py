@@ -1,4 +1,8 @@
-"""Shared fixtures: one tiny trained checkpoint per test session (a real ALE game, a few hundred steps)."""
+"""Shared fixtures: one tiny trained checkpoint per test session (a real ALE game, a few hundred steps).
+
+Tests marked `slow` train, record, start subprocesses or run DVC; `./dev.sh test -m "not slow"` leaves them out for
+a fast inner loop. Every test that needs the trained checkpoint is slow by that fact, so it is marked here.
+"""
 
 from __future__ import annotations
 
@@ -22,3 +26,9 @@ def trained_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(trained_dir) -> Path:
     return trained_dir / "dqn.pt"
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if "trained_dir" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)

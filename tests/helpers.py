@@ -14,9 +14,18 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository
 TINY = {
     "seed": 0,
     "env": {"game": "Breakout", "frame_stack": 4},
-    "train": {"steps": 300, "capacity": 1000, "learning_starts": 100, "batch_size": 32, "train_frequency": 4,
-              "target_update_interval": 100, "log_interval": 100, "checkpoint_interval": 100,
-              "epsilon_decay_steps": 300, "device": "cpu"},
+    "train": {
+        "steps": 300,
+        "capacity": 1000,
+        "learning_starts": 100,
+        "batch_size": 32,
+        "train_frequency": 4,
+        "target_update_interval": 100,
+        "log_interval": 100,
+        "checkpoint_interval": 100,
+        "epsilon_decay_steps": 300,
+        "device": "cpu",
+    },
     "evaluate": {"episodes": 2},
     "record": {"episodes": 3, "percent_random": 34, "max_episode_steps": 40, "video_scale": 2},
     "split": {"val_fraction": 0.34},
@@ -39,8 +48,21 @@ def write_params(path: Path, params: Params) -> Path:
     return path
 
 
-def replay_step(replay, action: int, reward: float, terminal: bool, next_frame: np.ndarray, episode_over: bool,
-                restarted: bool = False) -> None:
+def replay_step(
+    replay,
+    action: int,
+    reward: float,
+    terminal: bool,
+    next_frame: np.ndarray,
+    episode_over: bool,
+    restarted: bool = False,
+) -> None:
     """One step of a one-stream replay buffer (see ReplayBuffer.step)."""
-    replay.step(np.array([action]), np.array([reward], np.float32), np.array([terminal]), next_frame[None],
-                np.array([episode_over]), np.array([restarted]))
+    replay.step(
+        np.array([action]),
+        np.array([reward], np.float32),
+        np.array([terminal]),
+        next_frame[None],
+        np.array([episode_over]),
+        np.array([restarted]),
+    )

@@ -30,14 +30,15 @@ def ale_interface(game: str, seed: int = 0) -> ale_py.ALEInterface:
 
 @dataclass
 class Emulation:
-    frames: int        # act() calls, one emulated frame each
-    games_over: int    # reset_game() calls
+    frames: int  # act() calls, one emulated frame each
+    games_over: int  # reset_game() calls
     seconds: float
 
 
-def emulate(ale: ale_py.ALEInterface, seconds: float, rng: np.random.Generator, max_frames: int | None = None,
-            chunk: int = 256) -> Emulation:
-    """Uniformly random minimal-set actions, one act() per frame, reset at game over, for `seconds` (or `max_frames`)."""
+def emulate(
+    ale: ale_py.ALEInterface, seconds: float, rng: np.random.Generator, max_frames: int | None = None, chunk: int = 256
+) -> Emulation:
+    """Random minimal-set actions, one act() per frame, reset at game over, for `seconds` (or `max_frames`)."""
     actions = ale.getMinimalActionSet()
     limit = max_frames if max_frames is not None else math.inf
     frames, over, start = 0, 0, time.perf_counter()

@@ -37,7 +37,7 @@ def synchronize(device: torch.device) -> None:
 
 
 def timed_rate(call: Callable[[], object], seconds: float, device: torch.device, warmup: int = 3) -> tuple[int, float]:
-    """(calls, seconds): `call` in a loop for `seconds` after `warmup` untimed calls, the device drained at both ends."""
+    """(calls, seconds): `call` looped for `seconds` after `warmup` untimed calls, the device drained at both ends."""
     for _ in range(warmup):
         call()
     synchronize(device)

@@ -25,28 +25,50 @@ from pipeline.train.trainer import replay_storage, train
 
 def build_replay(t: TrainParams, frame_stack: int, capacity: int, device: torch.device, seed: int) -> ReplayBuffer:
     """make_replay as train() calls it for one environment: frames on the GPU where they fit, pinned batches on CUDA."""
-    return make_replay(t.replay, capacity, frame_stack, (SCREEN, SCREEN), t.alpha, t.priority_eps, seed, t.gamma,
-                       t.n_step, streams=1, storage=replay_storage(device, capacity, (SCREEN, SCREEN)),
-                       pinned=device.type == "cuda")
+    return make_replay(
+        t.replay,
+        capacity,
+        frame_stack,
+        (SCREEN, SCREEN),
+        t.alpha,
+        t.priority_eps,
+        seed,
+        t.gamma,
+        t.n_step,
+        streams=1,
+        storage=replay_storage(device, capacity, (SCREEN, SCREEN)),
+        pinned=device.type == "cuda",
+    )
 
 
-def fill_replay(replay: ReplayBuffer, steps: int, num_actions: int, rng: np.random.Generator,
-                episode_length: int = 1_000) -> None:
+def fill_replay(
+    replay: ReplayBuffer, steps: int, num_actions: int, rng: np.random.Generator, episode_length: int = 1_000
+) -> None:
     """`steps` transitions of random frames through the public API (start, then step; one stream), episodes of
     `episode_length` steps, each followed by the step that restarts the stream."""
     frames = rng.integers(0, 256, size=(64, SCREEN, SCREEN), dtype=np.uint8)
-    actions, rewards = rng.integers(num_actions, size=steps), rng.choice([-1.0, 0.0, 1.0], size=steps).astype(np.float32)
+    actions, rewards = (
+        rng.integers(num_actions, size=steps),
+        rng.choice([-1.0, 0.0, 1.0], size=steps).astype(np.float32),
+    )
     replay.start(frames[:1])
     restarted = False
     for i in range(steps):
         over = (i + 1) % episode_length == 0 and not restarted
-        replay.step(actions[i:i + 1], rewards[i:i + 1], np.array([over]), frames[(i + 1) % 64][None], np.array([over]),
-                    np.array([restarted]))
+        replay.step(
+            actions[i : i + 1],
+            rewards[i : i + 1],
+            np.array([over]),
+            frames[(i + 1) % 64][None],
+            np.array([over]),
+            np.array([restarted]),
+        )
         restarted = over
 
 
-def our_update_rate(game: str, frame_stack: int, device: torch.device, seconds: float, seed: int,
-                    rows: int = 10_000) -> tuple[int, float]:
+def our_update_rate(
+    game: str, frame_stack: int, device: torch.device, seconds: float, seed: int, rows: int = 10_000
+) -> tuple[int, float]:
     t = replace(TrainParams(), device=device.type)
     with contextlib.closing(make_env(replace(EnvParams(), game=game, frame_stack=frame_stack))) as env:
         num_actions = len(action_meanings(env))
@@ -74,8 +96,9 @@ class RunPlan:
     log_interval: int
 
 
-def plan_run(rate: float, seconds: float, warmup: int, unit: int, windows: int, tenths: bool = True,
-             min_window: int = 16) -> RunPlan:
+def plan_run(
+    rate: float, seconds: float, warmup: int, unit: int, windows: int, tenths: bool = True, min_window: int = 16
+) -> RunPlan:
     """A run of about `seconds` of learning at `rate` steps/s cut into about `windows` log windows (a multiple of
     `unit` steps, at least `min_window`), its fill ending on a window boundary; with `tenths` its length is a multiple
     of 10 windows (and at least 20), so that train()'s PER snapshots (every steps // 10) fall on window boundaries and
@@ -89,12 +112,21 @@ def plan_run(rate: float, seconds: float, warmup: int, unit: int, windows: int, 
     return RunPlan(learning_starts, total * log_interval, log_interval)
 
 
-def our_params(game: str, frame_stack: int, num_envs: int, device: str, plan: RunPlan, seed: int,
-               **train_changes) -> Params:
+def our_params(
+    game: str, frame_stack: int, num_envs: int, device: str, plan: RunPlan, seed: int, **train_changes
+) -> Params:
     """The library defaults but for the game, stack, device, num_envs and the run's scale; validated as the CLI does."""
     env = replace(EnvParams(), game=game, frame_stack=frame_stack, num_envs=num_envs)
-    t = replace(TrainParams(), steps=plan.steps, learning_starts=plan.learning_starts, capacity=plan.steps,
-                checkpoint_interval=plan.steps, log_interval=plan.log_interval, device=device, **train_changes)
+    t = replace(
+        TrainParams(),
+        steps=plan.steps,
+        learning_starts=plan.learning_starts,
+        capacity=plan.steps,
+        checkpoint_interval=plan.steps,
+        log_interval=plan.log_interval,
+        device=device,
+        **train_changes,
+    )
     return params_from_dict(params_to_dict(Params(seed=seed, env=env, train=t)))
 
 
@@ -107,15 +139,15 @@ def logged_rates(live_dir: Path) -> list[tuple[int, float]]:
 
 def snapshot_steps(live_dir: Path) -> list[int]:
     """Steps at which train() wrote a PER snapshot (and redrew the diagnostics figure)."""
-    return sorted(int(p.stem[len("step_"):]) for p in (live_dir / "snapshots").glob("step_*.npz"))
+    return sorted(int(p.stem[len("step_") :]) for p in (live_dir / "snapshots").glob("step_*.npz"))
 
 
 @dataclass
 class LearningRate:
     steps: int
     seconds: float
-    kept: int      # windows counted
-    dropped: int   # learning windows left out for holding a snapshot
+    kept: int  # windows counted
+    dropped: int  # learning windows left out for holding a snapshot
 
     @property
     def rate(self) -> float:

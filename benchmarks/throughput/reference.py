@@ -35,11 +35,15 @@ class QNetwork(nn.Module):
     def __init__(self, frame_stack: int, num_actions: int):
         super().__init__()
         self.network = nn.Sequential(
-            nn.Conv2d(frame_stack, 32, 8, stride=4), nn.ReLU(),
-            nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
-            nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),
+            nn.Conv2d(frame_stack, 32, 8, stride=4),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 4, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, 3, stride=1),
+            nn.ReLU(),
             nn.Flatten(),
-            nn.Linear(3136, 512), nn.ReLU(),
+            nn.Linear(3136, 512),
+            nn.ReLU(),
             nn.Linear(512, num_actions),
         )
 
@@ -50,10 +54,10 @@ class QNetwork(nn.Module):
 @dataclass
 class ReferenceBatch:
     indices: np.ndarray
-    obs: np.ndarray        # (B, k, 84, 84) uint8
+    obs: np.ndarray  # (B, k, 84, 84) uint8
     actions: np.ndarray
     rewards: np.ndarray
-    next_obs: np.ndarray   # (B, k, 84, 84) uint8
+    next_obs: np.ndarray  # (B, k, 84, 84) uint8
     dones: np.ndarray
 
 
@@ -80,17 +84,30 @@ class ReferenceReplay:
 
     def sample(self, batch_size: int) -> ReferenceBatch:
         idx = self.rng.integers(0, len(self), size=batch_size)
-        return ReferenceBatch(idx, self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx],
-                              self.dones[idx])
+        return ReferenceBatch(
+            idx, self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.dones[idx]
+        )
 
 
 class ReferenceDQN:
     """A single-environment DQN training loop of the usual kind; `step()` is one iteration of its main loop."""
 
-    def __init__(self, game: str, frame_stack: int, device: torch.device, capacity: int, learning_starts: int,
-                 seed: int = 0, batch_size: int = 32, train_frequency: int = 4, gamma: float = 0.99,
-                 lr: float = 6.25e-5, adam_eps: float = 1.5e-4, max_grad_norm: float = 1.0,
-                 target_update_interval: int = 8_000):
+    def __init__(
+        self,
+        game: str,
+        frame_stack: int,
+        device: torch.device,
+        capacity: int,
+        learning_starts: int,
+        seed: int = 0,
+        batch_size: int = 32,
+        train_frequency: int = 4,
+        gamma: float = 0.99,
+        lr: float = 6.25e-5,
+        adam_eps: float = 1.5e-4,
+        max_grad_norm: float = 1.0,
+        target_update_interval: int = 8_000,
+    ):
         self.env = reference_env(game, frame_stack, seed)
         self.device, self.learning_starts, self.batch_size = device, learning_starts, batch_size
         self.train_frequency, self.gamma, self.max_grad_norm = train_frequency, gamma, max_grad_norm
@@ -125,9 +142,15 @@ class ReferenceDQN:
 
     def update(self) -> torch.Tensor:
         data = self.rb.sample(self.batch_size)
-        obs, next_obs = torch.as_tensor(data.obs, device=self.device), torch.as_tensor(data.next_obs, device=self.device)
+        obs, next_obs = (
+            torch.as_tensor(data.obs, device=self.device),
+            torch.as_tensor(data.next_obs, device=self.device),
+        )
         actions = torch.as_tensor(data.actions, device=self.device)
-        rewards, dones = torch.as_tensor(data.rewards, device=self.device), torch.as_tensor(data.dones, device=self.device)
+        rewards, dones = (
+            torch.as_tensor(data.rewards, device=self.device),
+            torch.as_tensor(data.dones, device=self.device),
+        )
         with torch.no_grad():
             best = self.q_network(next_obs).argmax(dim=1, keepdim=True)
             td_target = rewards + self.gamma * self.target_network(next_obs).gather(1, best).squeeze(1) * (1 - dones)
@@ -163,9 +186,18 @@ def run_reference(ref: ReferenceDQN, seconds: float) -> LoopRate:
     return LoopRate(ref.global_step - steps, ref.updates - updates, time.perf_counter() - start)
 
 
-def reference_record(checkpoint: Path, game: str, frame_stack: int, episodes: int, max_steps: int,
-                     n_random: int, epsilon: float, out: Path, seed: int) -> RecordRate:
-    """What users glue together: one env, the policy batch-1, each screen to a PNG (cv2.imwrite) and an MP4 (imageio)."""
+def reference_record(
+    checkpoint: Path,
+    game: str,
+    frame_stack: int,
+    episodes: int,
+    max_steps: int,
+    n_random: int,
+    epsilon: float,
+    out: Path,
+    seed: int,
+) -> RecordRate:
+    """What users glue together: one env, the policy batch-1, each screen to a PNG (cv2) and an MP4 (imageio)."""
     start = time.perf_counter()
     policy = load_policy(checkpoint)
     env = reference_env(game, frame_stack, seed)

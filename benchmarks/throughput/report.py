@@ -24,8 +24,15 @@ def machine(device: torch.device) -> dict[str, str | int]:
         name = f"cpu (torch threads: {torch.get_num_threads()})"
     else:
         name = device.type
-    return {"cpu": cpu, "cores": os.cpu_count() or 1, "device": name, "python": platform.python_version(),
-            "torch": torch.__version__, "ale_py": ale_py.__version__, "gymnasium": gym.__version__}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count() or 1,
+        "device": name,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "ale_py": ale_py.__version__,
+        "gymnasium": gym.__version__,
+    }
 
 
 def fmt(value: float) -> str:
@@ -34,14 +41,28 @@ def fmt(value: float) -> str:
 
 def table(rows: list[Row], title: str) -> Table:
     out = Table(title=title)
-    for name, justify in (("measure", "left"), ("configuration", "left"), ("replay", "left"), ("rate", "right"),
-                          ("unit", "left"), ("measured over", "right"), ("x reference", "right")):
+    for name, justify in (
+        ("measure", "left"),
+        ("configuration", "left"),
+        ("replay", "left"),
+        ("rate", "right"),
+        ("unit", "left"),
+        ("measured over", "right"),
+        ("x reference", "right"),
+    ):
         out.add_column(name, justify=justify, no_wrap=name != "configuration")
     section = None
     for row in rows:
         if section is not None and row.section != section:
             out.add_section()
-        out.add_row(row.section if row.section != section else "", row.configuration, row.replay, fmt(row.value),
-                    row.unit, row.window, "-" if row.ratio is None else f"{row.ratio:.2f}x")
+        out.add_row(
+            row.section if row.section != section else "",
+            row.configuration,
+            row.replay,
+            fmt(row.value),
+            row.unit,
+            row.window,
+            "-" if row.ratio is None else f"{row.ratio:.2f}x",
+        )
         section = row.section
     return out

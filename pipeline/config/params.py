@@ -30,16 +30,29 @@ class EnvParams:
     game: str = spec("MsPacman", "ALE game name, as in ALE/<game>-v5 (e.g. MsPacman, Breakout, Pong)")
     frame_stack: int = spec(8, "frames stacked into one agent observation", choices=(4, 8))
     frameskip: int = spec(4, "emulator frames per agent step (max-pooled over the last two)", ge=1, le=8)
-    noop_max: int = spec(30, "at most this many no-op emulator frames at the start of each episode (random count, as OpenAI baselines does)", ge=0)
+    noop_max: int = spec(
+        30,
+        "at most this many no-op emulator frames at the start of each episode (random count, as OpenAI baselines does)",
+        ge=0,
+    )
     sticky_action_prob: float = spec(0.25, "probability that the emulator repeats the previous action", ge=0.0, le=1.0)
-    terminal_on_life_loss: bool = spec(False, "treat a lost life as terminal for learning (episodes still run to game over)")
-    max_episode_frames: int = spec(108_000, "emulator frames after which an episode is truncated (30 minutes at 60 Hz)", gt=0)
+    terminal_on_life_loss: bool = spec(
+        False, "treat a lost life as terminal for learning (episodes still run to game over)"
+    )
+    max_episode_frames: int = spec(
+        108_000, "emulator frames after which an episode is truncated (30 minutes at 60 Hz)", gt=0
+    )
     screen_size: int = spec(84, "side of the square grayscale observation", ge=32, le=160)
     mode: int = spec(-1, "ALE game mode (-1: the game's default); allowed values depend on the game", ge=-1)
     difficulty: int = spec(-1, "ALE difficulty (-1: the game's default); allowed values depend on the game", ge=-1)
-    num_envs: int = spec(1, "games played at once: training steps this many environments in subprocesses and acts for all "
-                            "with one batched forward pass; evaluate and record play this many episodes at once in worker "
-                            "processes (their results do not depend on it)", ge=1, le=256)
+    num_envs: int = spec(
+        1,
+        "games played at once: training steps this many environments in subprocesses and acts for all "
+        "with one batched forward pass; evaluate and record play this many episodes at once in worker "
+        "processes (their results do not depend on it)",
+        ge=1,
+        le=256,
+    )
 
 
 @dataclass(frozen=True)
@@ -60,26 +73,44 @@ class TrainParams:
     epsilon_end: float = spec(0.1, "final exploration rate", ge=0.0, le=1.0)
     epsilon_decay: str = spec("exponential", "shape of the epsilon schedule", choices=("linear", "exponential"))
     epsilon_decay_steps: int = spec(1_000_000, "agent steps over which epsilon goes from start to end", gt=0)
-    exploration: str = spec("epsilon", "how the acting agent explores: epsilon-greedy, Boltzmann (softmax of Q / temperature) "
-                            "or RND (an exploration agent driven by a novelty bonus)", choices=("epsilon", "boltzmann", "rnd"))
+    exploration: str = spec(
+        "epsilon",
+        "how the acting agent explores: epsilon-greedy, Boltzmann (softmax of Q / temperature) "
+        "or RND (an exploration agent driven by a novelty bonus)",
+        choices=("epsilon", "boltzmann", "rnd"),
+    )
     temperature_start: float = spec(1.0, "Boltzmann temperature at the first episode", gt=0.0)
     temperature_end: float = spec(0.05, "Boltzmann temperature floor", gt=0.0)
     temperature_decay: float = spec(0.995, "Boltzmann temperature factor per episode", gt=0.0, le=1.0)
-    rnd_alpha_start: float = spec(0.5, "RND: weight of the intrinsic reward for the exploration agent at the start", ge=0.0, le=1.0)
+    rnd_alpha_start: float = spec(
+        0.5, "RND: weight of the intrinsic reward for the exploration agent at the start", ge=0.0, le=1.0
+    )
     rnd_alpha_end: float = spec(0.0, "RND: weight of the intrinsic reward at the end of its decay", ge=0.0, le=1.0)
-    rnd_alpha_decay_steps: int = spec(1_000_000, "RND: agent steps over which the weight decays linearly from start to end", gt=0)
+    rnd_alpha_decay_steps: int = spec(
+        1_000_000, "RND: agent steps over which the weight decays linearly from start to end", gt=0
+    )
     rnd_lr: float = spec(1e-4, "RND: Adam learning rate of the predictor network", gt=0.0, lt=1.0)
-    living_penalty: float = spec(0.0, "subtracted from every step's learning reward (after clipping); 0 turns it off", ge=0.0)
-    life_loss_penalty: float = spec(0.0, "subtracted from the learning reward of a step that loses a life; 0 turns it off", ge=0.0)
+    living_penalty: float = spec(
+        0.0, "subtracted from every step's learning reward (after clipping); 0 turns it off", ge=0.0
+    )
+    life_loss_penalty: float = spec(
+        0.0, "subtracted from the learning reward of a step that loses a life; 0 turns it off", ge=0.0
+    )
     dueling: bool = spec(False, "dueling head: Q = V + A - mean(A)")
-    compile: bool = spec(False, "torch.compile the networks (falls back to eager with a warning where it cannot compile)")
+    compile: bool = spec(
+        False, "torch.compile the networks (falls back to eager with a warning where it cannot compile)"
+    )
     gradient_steps: int = spec(1, "gradient steps each time training happens (every train_frequency agent steps)", gt=0)
-    prefill_steps: int = spec(0, "agent steps at the start played by a uniformly random policy to fill the buffer", ge=0)
+    prefill_steps: int = spec(
+        0, "agent steps at the start played by a uniformly random policy to fill the buffer", ge=0
+    )
     n_step: int = spec(1, "steps of reward summed before bootstrapping (n-step returns)", ge=1, le=20)
     alpha: float = spec(0.6, "PER priority exponent: priority = (|TD error| + priority_eps)^alpha", ge=0.0, le=1.0)
     beta0: float = spec(0.4, "PER importance-weight exponent at the start, annealed to 1 over training", ge=0.0, le=1.0)
     priority_eps: float = spec(1e-6, "PER constant added to |TD error| so no transition has zero priority", gt=0.0)
-    device: str = spec("auto", "torch device: auto picks cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
+    device: str = spec(
+        "auto", "torch device: auto picks cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps")
+    )
     checkpoint_interval: int = spec(100_000, "agent steps between periodic checkpoints", gt=0)
     keep_checkpoints: int = spec(3, "periodic checkpoints kept on disk (the newest ones)", gt=0)
     log_interval: int = spec(1_000, "agent steps between logged training metrics", gt=0)
@@ -88,20 +119,33 @@ class TrainParams:
 @dataclass(frozen=True)
 class EvaluateParams:
     episodes: int = spec(30, "episodes played by each agent (trained and random)", gt=0)
-    epsilon: float = spec(0.05, "exploration rate of the trained agent during evaluation (0.05 or 0.001 in the literature)", ge=0.0, le=1.0)
+    epsilon: float = spec(
+        0.05,
+        "exploration rate of the trained agent during evaluation (0.05 or 0.001 in the literature)",
+        ge=0.0,
+        le=1.0,
+    )
 
 
 @dataclass(frozen=True)
 class RecordParams:
     episodes: int = spec(20, "episodes to record", gt=0)
-    percent_random: float = spec(30.0, "share of episodes played by the uniformly random agent, in percent", ge=0.0, le=100.0)
+    percent_random: float = spec(
+        30.0, "share of episodes played by the uniformly random agent, in percent", ge=0.0, le=100.0
+    )
     epsilon: float = spec(0.01, "exploration rate of the trained agent while recording, for diversity", ge=0.0, le=1.0)
-    max_episode_steps: int = spec(0, "cap on agent steps per recorded episode (0: no cap beyond env.max_episode_frames)", ge=0)
+    max_episode_steps: int = spec(
+        0, "cap on agent steps per recorded episode (0: no cap beyond env.max_episode_frames)", ge=0
+    )
     png: bool = spec(False, "also export every frame as PNG under data/frames/")
     fps: int = spec(30, "frame rate of the MP4 videos", gt=0, le=120)
     video_scale: int = spec(3, "integer upscaling of the game screen in the videos", ge=1, le=8)
-    compression: str = spec("gzip", "HDF5 compression: gzip level 1 (every HDF5 tool reads it; ~1.8x smaller than lzf "
-                                    "on Atari screens) or lzf (h5py only)", choices=("gzip", "lzf"))
+    compression: str = spec(
+        "gzip",
+        "HDF5 compression: gzip level 1 (every HDF5 tool reads it; ~1.8x smaller than lzf "
+        "on Atari screens) or lzf (h5py only)",
+        choices=("gzip", "lzf"),
+    )
 
 
 @dataclass(frozen=True)
@@ -190,13 +234,19 @@ def _check_relations(p: Params) -> None:
     if t.epsilon_end > t.epsilon_start:
         raise InputError(f"train.epsilon_end = {t.epsilon_end}: must be <= train.epsilon_start ({t.epsilon_start})")
     if t.temperature_end > t.temperature_start:
-        raise InputError(f"train.temperature_end = {t.temperature_end}: must be <= train.temperature_start ({t.temperature_start})")
+        raise InputError(
+            f"train.temperature_end = {t.temperature_end}: must be <= train.temperature_start ({t.temperature_start})"
+        )
     rows = p.env.num_envs * (p.env.frame_stack + t.n_step + 1)
     if t.capacity < rows:
-        raise InputError(f"train.capacity = {t.capacity}: must be >= env.num_envs * (env.frame_stack + train.n_step + 1) "
-                         f"= {rows} (each environment keeps its own stream of frames)")
+        raise InputError(
+            f"train.capacity = {t.capacity}: must be >= env.num_envs * (env.frame_stack + train.n_step + 1) "
+            f"= {rows} (each environment keeps its own stream of frames)"
+        )
     if t.exploration == "rnd" and t.n_step != 1:
-        raise InputError(f"train.n_step = {t.n_step}: must be 1 with train.exploration rnd (the novelty bonus is one-step)")
+        raise InputError(
+            f"train.n_step = {t.n_step}: must be 1 with train.exploration rnd (the novelty bonus is one-step)"
+        )
     if t.epsilon_decay == "exponential" and t.epsilon_end == 0.0:
         raise InputError("train.epsilon_end = 0.0: must be > 0 with epsilon_decay exponential (use linear to reach 0)")
 
@@ -246,6 +296,15 @@ def field_docs(cls: type) -> list[tuple[str, type, Any, str, str]]:
 
 
 __all__ = [
-    "EnvParams", "TrainParams", "EvaluateParams", "RecordParams", "SplitParams", "Params",
-    "SECTIONS", "load_params", "params_from_dict", "params_to_dict", "field_docs",
+    "EnvParams",
+    "TrainParams",
+    "EvaluateParams",
+    "RecordParams",
+    "SplitParams",
+    "Params",
+    "SECTIONS",
+    "load_params",
+    "params_from_dict",
+    "params_to_dict",
+    "field_docs",
 ]

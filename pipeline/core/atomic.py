@@ -15,7 +15,7 @@ def temporary_sibling(path: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path` (a file or a folder); on success it replaces `path`, on error it is removed."""
+    """Yield a temporary path beside `path` (a file or a folder); on success it replaces `path`, on error it goes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_sibling(path)

@@ -43,7 +43,7 @@ class Group:
 class Storage:
     name: str
     stored: int  # bytes on disk
-    raw: int     # bytes uncompressed
+    raw: int  # bytes uncompressed
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,13 @@ def split_of_episodes(table: EpisodeTable, splits_path: Path | None, dataset: Pa
 
 def storage_of(f: h5py.File) -> list[Storage]:
     found: list[Storage] = []
-    f.visititems(lambda name, obj: found.append(Storage(name, obj.id.get_storage_size(), obj.size * obj.dtype.itemsize))
-                 if isinstance(obj, h5py.Dataset) else None)
+    f.visititems(
+        lambda name, obj: (
+            found.append(Storage(name, obj.id.get_storage_size(), obj.size * obj.dtype.itemsize))
+            if isinstance(obj, h5py.Dataset)
+            else None
+        )
+    )
     return found
 
 
@@ -98,11 +103,22 @@ def summarise(path: Path, splits_path: Path | None = None) -> Summary:
         for agent in AGENT_KINDS:
             mine = (splits == split) & (table["agent"] == agent)
             if mine.any():
-                groups.append(Group(split, agent, int(mine.sum()), int(table["length"][mine].sum()),
-                                    int((table["length"][mine] + 1).sum()), table["return"][mine]))
+                groups.append(
+                    Group(
+                        split,
+                        agent,
+                        int(mine.sum()),
+                        int(table["length"][mine].sum()),
+                        int((table["length"][mine] + 1).sum()),
+                        table["return"][mine],
+                    )
+                )
     agent_of_row = np.repeat(table["agent"], table["length"] + 1)
-    counts = {agent: np.bincount(actions[(agent_of_row == agent) & (actions >= 0)], minlength=len(meanings))
-              for agent in AGENT_KINDS if (table["agent"] == agent).any()}
+    counts = {
+        agent: np.bincount(actions[(agent_of_row == agent) & (actions >= 0)], minlength=len(meanings))
+        for agent in AGENT_KINDS
+        if (table["agent"] == agent).any()
+    }
     return Summary(path, attrs, groups, meanings, counts, storage, os.path.getsize(path), note)
 
 
@@ -115,16 +131,29 @@ def _size(n: float) -> str:
 
 
 def render(s: Summary, console: Console) -> None:
-    console.print(f"[bold]{s.path}[/]: {s.attrs['env_id']}, format {s.attrs['format_version']}, recorded by "
-                  f"pipeline {s.attrs['package_version']} at {s.attrs['git_commit']}; {s.split_note}",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold]{s.path}[/]: {s.attrs['env_id']}, format {s.attrs['format_version']}, recorded by "
+        f"pipeline {s.attrs['package_version']} at {s.attrs['git_commit']}; {s.split_note}",
+        highlight=False,
+        soft_wrap=True,
+    )
     episodes = Table(title="Episodes and returns")
     for column in ("split", "agent", "episodes", "steps", "frames", "return mean", "std", "min", "median", "max"):
         episodes.add_column(column, justify="left" if column in ("split", "agent") else "right")
     for g in s.groups:
         r = g.returns
-        episodes.add_row(g.split, g.agent, f"{g.episodes:,}", f"{g.steps:,}", f"{g.frames:,}", f"{r.mean():,.1f}",
-                         f"{r.std():,.1f}", f"{r.min():,g}", f"{np.median(r):,g}", f"{r.max():,g}")
+        episodes.add_row(
+            g.split,
+            g.agent,
+            f"{g.episodes:,}",
+            f"{g.steps:,}",
+            f"{g.frames:,}",
+            f"{r.mean():,.1f}",
+            f"{r.std():,.1f}",
+            f"{r.min():,g}",
+            f"{np.median(r):,g}",
+            f"{r.max():,g}",
+        )
     console.print(episodes)
 
     histogram = Table(title="Actions taken")
@@ -159,8 +188,9 @@ def contact_sheet(path: Path, out: Path, samples: int, seed: int) -> Path:
         raise InputError(f"--samples {samples}: must be an integer >= 1")
     with open_gameplay(path) as f:
         table = read_episodes(f)
-        rows = np.sort(np.random.default_rng(seed).choice(len(f["frames"]), size=min(samples, len(f["frames"])),
-                                                          replace=False))
+        rows = np.sort(
+            np.random.default_rng(seed).choice(len(f["frames"]), size=min(samples, len(f["frames"])), replace=False)
+        )
         frames = [f["frames"][r] for r in rows]
     positions = np.searchsorted(table["first_row"], rows, side="right") - 1
     height, width = FRAME_SHAPE[0] + CAPTION_HEIGHT + GAP, FRAME_SHAPE[1] + GAP
@@ -168,10 +198,18 @@ def contact_sheet(path: Path, out: Path, samples: int, seed: int) -> Path:
     sheet = np.zeros((-(-len(rows) // columns) * height - GAP, columns * width - GAP, 3), np.uint8)
     for i, (row, pos, frame) in enumerate(zip(rows, positions, frames)):
         y, x = (i // columns) * height, (i % columns) * width
-        sheet[y:y + FRAME_SHAPE[0], x:x + FRAME_SHAPE[1]] = frame
+        sheet[y : y + FRAME_SHAPE[0], x : x + FRAME_SHAPE[1]] = frame
         caption = f"ep {table['id'][pos]} f {row - table['first_row'][pos]} {table['agent'][pos]}"
-        cv2.putText(sheet, caption, (x + 3, y + FRAME_SHAPE[0] + CAPTION_HEIGHT - 3), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.35, (230, 230, 230), 1, cv2.LINE_AA)
+        cv2.putText(
+            sheet,
+            caption,
+            (x + 3, y + FRAME_SHAPE[0] + CAPTION_HEIGHT - 3),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.35,
+            (230, 230, 230),
+            1,
+            cv2.LINE_AA,
+        )
     _, png = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     with atomic_path(Path(out)) as tmp:
         tmp.write_bytes(png.tobytes())

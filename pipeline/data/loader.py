@@ -29,6 +29,7 @@ from pipeline.data.splits import load_split_ids, splits_beside
 DERIVED_KEYS = ("dones",)  # terminated | truncated
 KEYS = (*ROW_DATASETS, *DERIVED_KEYS)
 
+
 def episode_selection(table: EpisodeTable, split: str | None, split_ids: dict[str, list[int]] | None) -> np.ndarray:
     """Positions in the episode table of the episodes in `split` (all of them for None)."""
     if split is None:
@@ -38,8 +39,10 @@ def episode_selection(table: EpisodeTable, split: str | None, split_ids: dict[st
     wanted = np.asarray(split_ids[split], dtype=np.int64)
     missing = np.setdiff1d(wanted, table["id"])
     if len(missing):
-        raise InputError(f"split {split!r} names episodes {missing[:5].tolist()} that the dataset does not have; "
-                         "run `pipeline split` again")
+        raise InputError(
+            f"split {split!r} names episodes {missing[:5].tolist()} that the dataset does not have; "
+            "run `pipeline split` again"
+        )
     return np.flatnonzero(np.isin(table["id"], wanted))
 
 
@@ -57,8 +60,14 @@ class GameplayDataset(Dataset):
     frames (w, 210, 160, 3) uint8, observations (w, S, S) uint8, actions (w,) int64, rewards (w,) float32,
     terminated / truncated / dones (w,) bool, lives (w,) uint8."""
 
-    def __init__(self, path: Path, split: str | None = None, window: int = 1,
-                 keys: Sequence[str] = ("frames", "actions", "rewards", "dones"), splits_path: Path | None = None):
+    def __init__(
+        self,
+        path: Path,
+        split: str | None = None,
+        window: int = 1,
+        keys: Sequence[str] = ("frames", "actions", "rewards", "dones"),
+        splits_path: Path | None = None,
+    ):
         self.path = Path(path)
         unknown = [k for k in keys if k not in KEYS]
         if unknown or not keys:

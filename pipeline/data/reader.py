@@ -23,16 +23,19 @@ def open_gameplay(path: Path) -> h5py.File:
     if version != FORMAT_VERSION:
         f.close()
         found = "no format_version attribute" if version is None else f"format_version {version}"
-        raise InputError(f"dataset '{path}' has {found}; this version of the pipeline reads gameplay format "
-                         f"{FORMAT_VERSION} (re-record it with `pipeline record`)")
+        raise InputError(
+            f"dataset '{path}' has {found}; this version of the pipeline reads gameplay format "
+            f"{FORMAT_VERSION} (re-record it with `pipeline record`)"
+        )
     return f
 
 
 def read_episodes(f: h5py.File) -> EpisodeTable:
     """The episode table, byte-string columns decoded to str."""
     group = f["episodes"]
-    return EpisodeTable({c.name: group[c.name][:].astype(str) if c.dtype.startswith("S") else group[c.name][:]
-                         for c in EPISODE_COLUMNS})
+    return EpisodeTable(
+        {c.name: group[c.name][:].astype(str) if c.dtype.startswith("S") else group[c.name][:] for c in EPISODE_COLUMNS}
+    )
 
 
 def action_meanings(f: h5py.File) -> list[str]:

@@ -15,7 +15,7 @@ FORMAT_VERSION = 1
 FRAME_SHAPE = (210, 160, 3)
 AGENT_KINDS = ("random", "trained")
 NO_ACTION = -1  # the action of an episode's final row, where no step is taken
-SCREEN = "S"    # in a field's shape: the side of the agent's observation (attribute screen_size)
+SCREEN = "S"  # in a field's shape: the side of the agent's observation (attribute screen_size)
 
 LAYOUT_NOTE = """\
 Flat, step-aligned row arrays over all episodes, plus an episode table (group `episodes`, one dataset per column).
@@ -34,7 +34,7 @@ class Field:
     name: str
     dtype: str
     shape: tuple[int | str, ...]  # of one row; SCREEN stands for the observation side
-    meaning: str                  # also the dataset's `meaning` attribute in the file
+    meaning: str  # also the dataset's `meaning` attribute in the file
 
     def row_shape(self, screen_size: int) -> tuple[int, ...]:
         return tuple(screen_size if d == SCREEN else int(d) for d in self.shape)
@@ -42,12 +42,23 @@ class Field:
 
 ROW_FIELDS: tuple[Field, ...] = (
     Field("frames", "uint8", FRAME_SHAPE, "native RGB screen, (N, 210, 160, 3), one frame per chunk"),
-    Field("observations", "uint8", (SCREEN, SCREEN),
-          "the agent's grayscale observation, (N, S, S), S = attribute screen_size; one per chunk"),
-    Field("actions", "int16", (), "action taken at this row (index into attribute action_meanings); -1 on each final row"),
+    Field(
+        "observations",
+        "uint8",
+        (SCREEN, SCREEN),
+        "the agent's grayscale observation, (N, S, S), S = attribute screen_size; one per chunk",
+    ),
+    Field(
+        "actions", "int16", (), "action taken at this row (index into attribute action_meanings); -1 on each final row"
+    ),
     Field("rewards", "float32", (), "raw (unclipped) reward of this row's step; 0 on each final row"),
     Field("terminated", "bool", (), "this row's step ended the game (game over)"),
-    Field("truncated", "bool", (), "this row's step hit the frame cap (env.max_episode_frames) or record.max_episode_steps"),
+    Field(
+        "truncated",
+        "bool",
+        (),
+        "this row's step hit the frame cap (env.max_episode_frames) or record.max_episode_steps",
+    ),
     Field("lives", "uint8", (), "lives left in this row's state"),
 )
 ROW_DATASETS: dict[str, Field] = {f.name: f for f in ROW_FIELDS}

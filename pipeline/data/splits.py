@@ -41,8 +41,9 @@ def held_out_count(n: int, val_fraction: float) -> int:
     return min(n - 1, max(1, math.floor(val_fraction * n + 0.5)))
 
 
-def split_episodes(episode_ids: Sequence[int], agent_kinds: Sequence[str], val_fraction: float,
-                   seed: int) -> dict[str, list[int]]:
+def split_episodes(
+    episode_ids: Sequence[int], agent_kinds: Sequence[str], val_fraction: float, seed: int
+) -> dict[str, list[int]]:
     """{"train": ids, "val": ids}, each sorted; every episode lands in exactly one split."""
     if not 0.0 < val_fraction < 1.0:
         raise InputError(f"split.val_fraction = {val_fraction!r}: must be a number > 0.0 and < 1.0")
@@ -54,11 +55,13 @@ def split_episodes(episode_ids: Sequence[int], agent_kinds: Sequence[str], val_f
     for kind in sorted(set(agent_kinds)):
         ids = np.array(sorted(i for i, k in zip(episode_ids, agent_kinds) if k == kind), dtype=np.int64)
         rng = np.random.default_rng(derive_seed(seed, f"split-{kind}"))
-        val.extend(int(i) for i in rng.permutation(ids)[:held_out_count(len(ids), val_fraction)])
+        val.extend(int(i) for i in rng.permutation(ids)[: held_out_count(len(ids), val_fraction)])
     if not val:
         counts = ", ".join(f"{n} {k}" for k, n in sorted(Counter(agent_kinds).items())) or "none"
-        raise InputError(f"cannot hold out validation episodes from {len(episode_ids)} episodes ({counts}): "
-                         "record at least 2 episodes of one agent kind")
+        raise InputError(
+            f"cannot hold out validation episodes from {len(episode_ids)} episodes ({counts}): "
+            "record at least 2 episodes of one agent kind"
+        )
     held = set(val)
     return {"train": sorted(int(i) for i in episode_ids if i not in held), "val": sorted(val)}
 
@@ -70,15 +73,25 @@ def kind_counts(ids: Sequence[int], kind_of: dict[int, str]) -> dict[str, int]:
     return counts
 
 
-def split_index(episode_ids: Sequence[int], agent_kinds: Sequence[str], val_fraction: float, seed: int,
-                dataset: Path, dataset_sha256: str) -> dict:
+def split_index(
+    episode_ids: Sequence[int],
+    agent_kinds: Sequence[str],
+    val_fraction: float,
+    seed: int,
+    dataset: Path,
+    dataset_sha256: str,
+) -> dict:
     """The data/splits.json document: the split, its counts per kind, and what it was made from."""
     splits = split_episodes(episode_ids, agent_kinds, val_fraction, seed)
     kind_of = dict(zip((int(i) for i in episode_ids), agent_kinds))
     return {
-        "format_version": FORMAT_VERSION, "seed": seed, "val_fraction": val_fraction,
-        "dataset": Path(dataset).as_posix(), "dataset_sha256": dataset_sha256,
-        "splits": splits, "counts": {name: kind_counts(ids, kind_of) for name, ids in splits.items()},
+        "format_version": FORMAT_VERSION,
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "dataset": Path(dataset).as_posix(),
+        "dataset_sha256": dataset_sha256,
+        "splits": splits,
+        "counts": {name: kind_counts(ids, kind_of) for name, ids in splits.items()},
     }
 
 
@@ -99,9 +112,12 @@ def load_split_ids(splits_path: Path, dataset: Path) -> dict[str, list[int]]:
         raise InputError(f"split index '{splits_path}' does not exist; run `pipeline split` first")
     index = json.loads(splits_path.read_text())
     if index.get("format_version") != FORMAT_VERSION:
-        raise InputError(f"split index '{splits_path}' has format_version {index.get('format_version')!r}; "
-                         f"this version reads {FORMAT_VERSION}")
+        raise InputError(
+            f"split index '{splits_path}' has format_version {index.get('format_version')!r}; "
+            f"this version reads {FORMAT_VERSION}"
+        )
     if index.get("dataset_sha256") != file_hash(dataset):
-        raise InputError(f"split index '{splits_path}' was made for another version of '{dataset}'; "
-                         "run `pipeline split` again")
+        raise InputError(
+            f"split index '{splits_path}' was made for another version of '{dataset}'; run `pipeline split` again"
+        )
     return {name: [int(i) for i in ids] for name, ids in index["splits"].items()}

@@ -28,9 +28,16 @@ class GameplayWriter:
         for field in ROW_FIELDS:
             shape = field.row_shape(screen_size)
             chunks = (1, *shape) if shape else (SCALAR_CHUNK,)
-            ds = self.file.create_dataset(field.name, shape=(0, *shape), maxshape=(None, *shape), dtype=field.dtype,
-                                          chunks=chunks, compression=compression, compression_opts=level,
-                                          track_times=False)
+            ds = self.file.create_dataset(
+                field.name,
+                shape=(0, *shape),
+                maxshape=(None, *shape),
+                dtype=field.dtype,
+                chunks=chunks,
+                compression=compression,
+                compression_opts=level,
+                track_times=False,
+            )
             ds.attrs["meaning"] = field.meaning
         for key, value in {**attrs, "format_version": FORMAT_VERSION}.items():
             self.file.attrs[key] = value
@@ -47,8 +54,15 @@ class GameplayWriter:
     def end_episode(self, episode_id: int, agent: str, seed: int, checkpoint_hash: str) -> dict[str, Any]:
         """Close the episode whose rows were just added (its final state included); returns its table row."""
         self._flush()
-        entry = {"id": episode_id, "first_row": self.episode_start, "length": self.rows - self.episode_start - 1,
-                 "return": self.episode_return, "agent": agent, "seed": seed, "checkpoint_hash": checkpoint_hash}
+        entry = {
+            "id": episode_id,
+            "first_row": self.episode_start,
+            "length": self.rows - self.episode_start - 1,
+            "return": self.episode_return,
+            "agent": agent,
+            "seed": seed,
+            "checkpoint_hash": checkpoint_hash,
+        }
         self.episodes.append(entry)
         self.episode_start, self.episode_return = self.rows, 0.0
         return entry
@@ -81,7 +95,7 @@ class GameplayWriter:
         for field in ROW_FIELDS:
             ds = self.file[field.name]
             ds.resize(end, axis=0)
-            ds[self.rows:end] = np.asarray([getattr(r, field.name) for r in self.pending], dtype=field.dtype)
+            ds[self.rows : end] = np.asarray([getattr(r, field.name) for r in self.pending], dtype=field.dtype)
         self.rows, self.pending = end, []
 
     def close(self) -> None:
@@ -89,8 +103,9 @@ class GameplayWriter:
         group = self.file.create_group("episodes")
         for column in EPISODE_COLUMNS:
             values = np.asarray([e[column.name] for e in self.episodes], dtype=column.dtype)
-            group.create_dataset(column.name, data=values, dtype=column.dtype,
-                                 track_times=False).attrs["meaning"] = column.meaning
+            group.create_dataset(column.name, data=values, dtype=column.dtype, track_times=False).attrs["meaning"] = (
+                column.meaning
+            )
         self.file.close()
 
     def __enter__(self) -> GameplayWriter:

@@ -1,1 +1,1 @@
-"""Layer 3, the Atari environments: one preprocessed ALE game, several stepped together, and the agent's frame stacks."""
+"""Layer 3, the Atari environments: one preprocessed ALE game, several stepped together, the agent's frame stacks."""

@@ -24,7 +24,7 @@ ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no emulator banner
 
 def available_games() -> list[str]:
     """Game names with an ALE v5 environment (the ROMs ship inside ale-py)."""
-    return sorted(k[len("ALE/"):-len("-v5")] for k in gym.registry if k.startswith("ALE/") and k.endswith("-v5"))
+    return sorted(k[len("ALE/") : -len("-v5")] for k in gym.registry if k.startswith("ALE/") and k.endswith("-v5"))
 
 
 def env_id(game: str) -> str:
@@ -70,8 +70,9 @@ def game_facts(game_id: str) -> GameFacts:
     per game."""
     env = gym.make(game_id, full_action_space=False)
     ale = env.unwrapped.ale
-    facts = GameFacts(list(ale.getAvailableModes()), list(ale.getAvailableDifficulties()),
-                      list(env.unwrapped.get_action_meanings()))
+    facts = GameFacts(
+        list(ale.getAvailableModes()), list(ale.getAvailableDifficulties()), list(env.unwrapped.get_action_meanings())
+    )
     env.close()
     return facts
 
@@ -88,12 +89,15 @@ def game_settings(p: EnvParams) -> dict[str, int | None]:
     """
     game_id = env_id(p.game)
     modes, difficulties, _ = game_facts(game_id)
-    for key, value, allowed, plural in (("mode", p.mode, modes, "modes"),
-                                        ("difficulty", p.difficulty, difficulties, "difficulties")):
+    for key, value, allowed, plural in (
+        ("mode", p.mode, modes, "modes"),
+        ("difficulty", p.difficulty, difficulties, "difficulties"),
+    ):
         if value != -1 and value not in allowed:
-            game = game_id[len("ALE/"):-len("-v5")]
-            raise InputError(f"env.{key} = {value}: {game} supports {plural} {', '.join(map(str, allowed))} "
-                             "(or -1 for its default)")
+            game = game_id[len("ALE/") : -len("-v5")]
+            raise InputError(
+                f"env.{key} = {value}: {game} supports {plural} {', '.join(map(str, allowed))} (or -1 for its default)"
+            )
     return {"mode": None if p.mode == -1 else p.mode, "difficulty": None if p.difficulty == -1 else p.difficulty}
 
 
@@ -113,8 +117,15 @@ def make_env(p: EnvParams) -> gym.Env:
         full_action_space=False,
         max_num_frames_per_episode=p.max_episode_frames,
     )
-    env = AtariPreprocessing(env, noop_max=p.noop_max, frame_skip=p.frameskip, screen_size=p.screen_size,
-                             terminal_on_life_loss=False, grayscale_obs=True, scale_obs=False)
+    env = AtariPreprocessing(
+        env,
+        noop_max=p.noop_max,
+        frame_skip=p.frameskip,
+        screen_size=p.screen_size,
+        terminal_on_life_loss=False,
+        grayscale_obs=True,
+        scale_obs=False,
+    )
     if needs_fire(env):
         env = FireOnReset(env)
     return env

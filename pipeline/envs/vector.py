@@ -31,8 +31,11 @@ def make_vector_env(p: EnvParams, num_envs: int) -> gym.vector.VectorEnv:
     shared memory. An episode that ends is reset on that env's next step, whose action is ignored
     (gymnasium's NEXT_STEP autoreset): the step returns the new episode's first frame."""
     if num_envs == 1:
-        return gym.vector.SyncVectorEnv([functools.partial(make_env, p)], autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+        return gym.vector.SyncVectorEnv(
+            [functools.partial(make_env, p)], autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP
+        )
     factories = [functools.partial(make_worker_env, p)] * num_envs
     # forkserver, not fork: this process has torch's thread pools running, which a fork would copy mid-flight
-    return gym.vector.AsyncVectorEnv(factories, shared_memory=True, context="forkserver",
-                                     autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    return gym.vector.AsyncVectorEnv(
+        factories, shared_memory=True, context="forkserver", autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP
+    )

@@ -25,20 +25,27 @@ from rich.table import Table
 from pipeline.core.atomic import atomic_path
 from pipeline.evaluate.scores import RANDOM_AND_HUMAN
 
+
 @dataclass(frozen=True)
 class EpisodeResult:
     agent: str
     episode: int
     seed: int
-    score: float      # raw, unclipped episode return
-    length: int       # agent steps
-    truncated: bool   # hit env.max_episode_frames before game over
+    score: float  # raw, unclipped episode return
+    length: int  # agent steps
+    truncated: bool  # hit env.max_episode_frames before game over
 
 
-
-STATS = (("return_mean", "mean return"), ("return_std", "std"), ("return_median", "median"),
-         ("return_min", "min"), ("return_max", "max"), ("length_mean", "mean length (steps)"),
-         ("truncated_episodes", "hit the frame cap"), ("human_normalised_mean", "human-normalised mean"))
+STATS = (
+    ("return_mean", "mean return"),
+    ("return_std", "std"),
+    ("return_median", "median"),
+    ("return_min", "min"),
+    ("return_max", "max"),
+    ("length_mean", "mean length (steps)"),
+    ("truncated_episodes", "hit the frame cap"),
+    ("human_normalised_mean", "human-normalised mean"),
+)
 
 
 def write_metrics(path: Path, metrics: dict) -> None:
@@ -56,14 +63,18 @@ def write_episode_table(path: Path, results: Sequence[EpisodeResult], agents: Se
         writer.writerow(header)
         for k in episodes:
             first = by_key[(agents[0], k)]
-            writer.writerow([k, first.seed] + [f"{by_key[(a, k)].score:g}" for a in agents]
-                            + [by_key[(a, k)].length for a in agents])
+            writer.writerow(
+                [k, first.seed]
+                + [f"{by_key[(a, k)].score:g}" for a in agents]
+                + [by_key[(a, k)].length for a in agents]
+            )
 
 
 def plot_scores(path: Path, results: Sequence[EpisodeResult], agents: Sequence[str], game: str, epsilon: float) -> None:
     """Box plot of each agent's episode returns with every episode as a dot, and the published random and human
     scores as reference lines where known."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
@@ -87,8 +98,9 @@ def plot_scores(path: Path, results: Sequence[EpisodeResult], agents: Sequence[s
 
 
 def results_table(metrics: dict, agents: Sequence[str]) -> Table:
-    table = Table(title=f"{metrics['game']}: {metrics['episodes']} episodes per agent "
-                        f"(trained at epsilon {metrics['epsilon']:g})")
+    table = Table(
+        title=f"{metrics['game']}: {metrics['episodes']} episodes per agent (trained at epsilon {metrics['epsilon']:g})"
+    )
     table.add_column("")
     for agent in agents:
         table.add_column(agent, justify="right")
@@ -106,8 +118,12 @@ def _cell(key: str, value: float | int) -> str:
 
 def evaluation_progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description:>7}"), BarColumn(), MofNCompleteColumn(), TextColumn("episodes"),
-        TimeElapsedColumn(), TextColumn("{task.fields[steps]:,} steps  {task.fields[rate]:,.0f} steps/s  "
-                                        "last return {task.fields[last]}"),
-        console=console, refresh_per_second=4,
+        TextColumn("[bold]{task.description:>7}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("episodes"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[steps]:,} steps  {task.fields[rate]:,.0f} steps/s  last return {task.fields[last]}"),
+        console=console,
+        refresh_per_second=4,
     )

@@ -1,4 +1,4 @@
-"""Evaluation: the trained agent and the random baseline play the same seeded episodes, and their returns are summarised.
+"""Evaluation: the trained agent and the random baseline play the same seeded episodes; their returns are summarised.
 
 Episode k of both agents uses the same seed for the environment (so the same no-op start and sticky-action
 stream) and for the action RNG, which makes the comparison paired rather than two unrelated samples
@@ -44,8 +44,14 @@ def episode_seed(seed: int, episode: int) -> int:
     return derive_seed(seed, "evaluate-episode", episode)
 
 
-def play_episode(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: int, seed: int, epsilon: float,
-                 on_step: Callable[[], None]) -> tuple[float, int, bool]:
+def play_episode(
+    env: gym.Env,
+    policy: TrainedPolicy | RandomPolicy,
+    frame_stack: int,
+    seed: int,
+    epsilon: float,
+    on_step: Callable[[], None],
+) -> tuple[float, int, bool]:
     """Play one episode to game over or the frame cap; return (raw return, agent steps, truncated)."""
     score, length, truncated = 0.0, 0, False
     for row in play_rows(env, policy, frame_stack, seed, epsilon):
@@ -67,8 +73,9 @@ class EvaluationPlayer:
     def play(self, j: int, tick: Callable[[], None]) -> EpisodeResult:
         name, k = AGENTS[j // self.params.evaluate.episodes], j % self.params.evaluate.episodes
         seed = episode_seed(self.params.seed, k)
-        score, length, truncated = play_episode(self.env, self.agents[name], self.params.env.frame_stack, seed,
-                                                self.params.evaluate.epsilon, tick)
+        score, length, truncated = play_episode(
+            self.env, self.agents[name], self.params.env.frame_stack, seed, self.params.evaluate.epsilon, tick
+        )
         return EpisodeResult(name, k, seed, score, length, truncated)
 
     def close(self) -> None:
@@ -112,8 +119,13 @@ def play_agents(params: Params, checkpoint: Path, console: Console) -> list[Epis
             results.append(result)
             bars.finished(result)
 
-        play_episodes(partial(EvaluationPlayer, params, checkpoint), len(AGENTS) * params.evaluate.episodes,
-                      params.env.num_envs, bars.played, finished)
+        play_episodes(
+            partial(EvaluationPlayer, params, checkpoint),
+            len(AGENTS) * params.evaluate.episodes,
+            params.env.num_envs,
+            bars.played,
+            finished,
+        )
     return results
 
 
@@ -125,9 +137,12 @@ def summarise(results: list[EpisodeResult], game: str) -> dict[str, dict[str, fl
         mine = [r for r in results if r.agent == agent]
         scores = np.array([r.score for r in mine])
         stats = {
-            "return_mean": float(scores.mean()), "return_std": float(scores.std()),
-            "return_median": float(np.median(scores)), "return_min": float(scores.min()),
-            "return_max": float(scores.max()), "length_mean": float(np.mean([r.length for r in mine])),
+            "return_mean": float(scores.mean()),
+            "return_std": float(scores.std()),
+            "return_median": float(np.median(scores)),
+            "return_min": float(scores.min()),
+            "return_max": float(scores.max()),
+            "length_mean": float(np.mean([r.length for r in mine])),
             "truncated_episodes": sum(r.truncated for r in mine),
         }
         normalised = human_normalised(game, stats["return_mean"])
@@ -143,8 +158,13 @@ def evaluate(params: Params, checkpoint: Path, outputs: EvalLayout, console: Con
     policy = load_policy(checkpoint)
     check_env_matches(policy, params.env)
     results = play_agents(params, checkpoint, console)
-    metrics = {"game": params.env.game, "episodes": params.evaluate.episodes, "epsilon": params.evaluate.epsilon,
-               "checkpoint_step": policy.step, **summarise(results, params.env.game)}
+    metrics = {
+        "game": params.env.game,
+        "episodes": params.evaluate.episodes,
+        "epsilon": params.evaluate.epsilon,
+        "checkpoint_step": policy.step,
+        **summarise(results, params.env.game),
+    }
     write_metrics(outputs.metrics, metrics)
     write_episode_table(outputs.episodes, results, AGENTS)
     plot_scores(outputs.plot, results, AGENTS, params.env.game, params.evaluate.epsilon)

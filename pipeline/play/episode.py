@@ -14,8 +14,9 @@ from pipeline.play.policies import RandomPolicy, TrainedPolicy
 NOT_RESTARTED = np.zeros(1, bool)
 
 
-def play_rows(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: int, seed: int, epsilon: float,
-              max_steps: int = 0) -> Iterator[Row]:
+def play_rows(
+    env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: int, seed: int, epsilon: float, max_steps: int = 0
+) -> Iterator[Row]:
     """The rows of one episode: one per agent step, then the final state (action NO_ACTION).
 
     The environment's reset and the action RNG are both seeded with `seed`, so an episode is a
@@ -32,11 +33,25 @@ def play_rows(env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: i
         next_obs, reward, terminated, truncated, info = env.step(action)
         steps += 1
         truncated = bool(truncated or (not terminated and steps == max_steps))
-        yield Row(frames=screen, observations=obs, actions=action, rewards=float(reward), terminated=bool(terminated),
-                  truncated=truncated, lives=lives)
+        yield Row(
+            frames=screen,
+            observations=obs,
+            actions=action,
+            rewards=float(reward),
+            terminated=bool(terminated),
+            truncated=truncated,
+            lives=lives,
+        )
         obs = next_obs
         if terminated or truncated:
-            yield Row(frames=env.unwrapped.ale.getScreenRGB(), observations=obs, actions=NO_ACTION, rewards=0.0,
-                      terminated=False, truncated=False, lives=info["lives"])
+            yield Row(
+                frames=env.unwrapped.ale.getScreenRGB(),
+                observations=obs,
+                actions=NO_ACTION,
+                rewards=0.0,
+                terminated=False,
+                truncated=False,
+                lives=info["lives"],
+            )
             return
         state = stacker.push(obs[None], restarted=NOT_RESTARTED)

@@ -33,7 +33,7 @@ class TrainedPolicy:
     kind = "trained"
     network: NatureCNN
     device: torch.device
-    env: EnvParams            # the environment settings it was trained with
+    env: EnvParams  # the environment settings it was trained with
     action_meanings: list[str]
     checkpoint_hash: str
     step: int
@@ -50,13 +50,21 @@ def load_policy(path: Path, device: str = "auto") -> TrainedPolicy:
     network = NatureCNN(env.frame_stack, len(data["action_meanings"]), env.screen_size, dueling)
     network.load_state_dict(data["agent"]["online"])
     torch_device = pick_device(device)
-    return TrainedPolicy(network.to(torch_device).eval(), torch_device, env, list(data["action_meanings"]),
-                         file_hash(path), int(data["step"]))
+    return TrainedPolicy(
+        network.to(torch_device).eval(),
+        torch_device,
+        env,
+        list(data["action_meanings"]),
+        file_hash(path),
+        int(data["step"]),
+    )
 
 
 def check_env_matches(policy: TrainedPolicy, env: EnvParams) -> None:
     """The agent sees what it was trained on: same game, stack depth, screen size and frame skip."""
     for key in ("game", "frame_stack", "screen_size", "frameskip"):
         if getattr(policy.env, key) != getattr(env, key):
-            raise InputError(f"env.{key} = {getattr(env, key)!r}, but the checkpoint was trained with "
-                             f"{getattr(policy.env, key)!r}; set env.{key} to match or train again")
+            raise InputError(
+                f"env.{key} = {getattr(env, key)!r}, but the checkpoint was trained with "
+                f"{getattr(policy.env, key)!r}; set env.{key} to match or train again"
+            )

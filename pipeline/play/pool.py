@@ -30,8 +30,8 @@ import torch
 Tick = Callable[[], None]
 
 PROGRESS_EVERY = 64  # ticks between a worker's progress messages and its checks that the parent is alive
-POLL_S = 0.1         # how often the parent checks for a stop and for dead workers while it waits
-STOP_WAIT_S = 30.0   # how long stopped workers get to close their files before they are killed
+POLL_S = 0.1  # how often the parent checks for a stop and for dead workers while it waits
+STOP_WAIT_S = 30.0  # how long stopped workers get to close their files before they are killed
 
 
 class EpisodePlayer(Protocol):
@@ -56,9 +56,14 @@ class _Stopped(Exception):
     """Unwinds a worker's episode (closing its files) when the parent stopped the pool or is gone."""
 
 
-def play_episodes(make_player: Callable[[], EpisodePlayer], jobs: int, num_envs: int,
-                  on_progress: Callable[[int, int], None], on_result: Callable[[int, Any], None],
-                  check: Callable[[], None] = lambda: None) -> None:
+def play_episodes(
+    make_player: Callable[[], EpisodePlayer],
+    jobs: int,
+    num_envs: int,
+    on_progress: Callable[[int, int], None],
+    on_result: Callable[[int, Any], None],
+    check: Callable[[], None] = lambda: None,
+) -> None:
     """Play episodes 0 .. jobs-1 with min(num_envs, jobs) players; on_result(job, result) is called in job order.
 
     on_progress(job, ticks) reports steps played; check() is called often in this process and may raise to stop
@@ -76,6 +81,7 @@ def _play_here(make_player, jobs, on_progress, on_result, check) -> None:
     player = make_player()
     try:
         for job in range(jobs):
+
             def tick(job: int = job) -> None:
                 on_progress(job, 1)
                 check()
@@ -106,8 +112,10 @@ def _play_in_workers(make_player, jobs, workers, on_progress, on_result, check) 
                 if any(exited) or len(exited) == len(procs):
                     check()  # a Ctrl-C that also reached a worker is an interrupt, not a crash
                     code = next((c for c in exited if c), 0)
-                    raise WorkerDied(f"an episode worker ended with exit code {code} (-N: killed by signal N) "
-                                     f"before all {jobs} episodes were played") from None
+                    raise WorkerDied(
+                        f"an episode worker ended with exit code {code} (-N: killed by signal N) "
+                        f"before all {jobs} episodes were played"
+                    ) from None
                 continue
             if kind == "error":
                 error, where = payload

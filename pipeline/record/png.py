@@ -45,8 +45,12 @@ class PngEpisode:
             self.rewards.append(row.rewards)
 
     def close(self) -> None:
-        body = {**self.header, "actions": self.actions, "action_names": [self.meanings[a] for a in self.actions],
-                "rewards": self.rewards}
+        body = {
+            **self.header,
+            "actions": self.actions,
+            "action_names": [self.meanings[a] for a in self.actions],
+            "rewards": self.rewards,
+        }
         (self.folder / "actions.json").write_text(json.dumps(body, indent=1) + "\n")
 
     def __enter__(self) -> PngEpisode:

@@ -65,12 +65,21 @@ def episode_seed(seed: int, k: int) -> int:
 def file_attributes(params: Params, meanings: list[str]) -> dict:
     e = params.env
     return {
-        "env_id": env_id(e.game), "game": e.game, "frameskip": e.frameskip, "sticky_action_prob": e.sticky_action_prob,
-        "noop_max": e.noop_max, "max_episode_frames": e.max_episode_frames, "screen_size": e.screen_size,
-        "mode": e.mode, "difficulty": e.difficulty,
-        "fps": params.record.fps, "action_meanings": meanings, "layout": LAYOUT_NOTE,
+        "env_id": env_id(e.game),
+        "game": e.game,
+        "frameskip": e.frameskip,
+        "sticky_action_prob": e.sticky_action_prob,
+        "noop_max": e.noop_max,
+        "max_episode_frames": e.max_episode_frames,
+        "screen_size": e.screen_size,
+        "mode": e.mode,
+        "difficulty": e.difficulty,
+        "fps": params.record.fps,
+        "action_meanings": meanings,
+        "layout": LAYOUT_NOTE,
         "params": json.dumps(params_to_dict(params), sort_keys=True),
-        "package_version": pipeline.__version__, "library_versions": json.dumps(library_versions(), sort_keys=True),
+        "package_version": pipeline.__version__,
+        "library_versions": json.dumps(library_versions(), sort_keys=True),
         "git_commit": git_commit(),
     }
 
@@ -92,8 +101,14 @@ class RecordProgress:
 
     def __init__(self, console: Console, r: RecordParams, n_random: int):
         self.console, self.r, self.n_random = console, r, n_random
-        self.bars = Progress(TextColumn("[bold]{task.description}"), BarColumn(), Frames(), TimeElapsedColumn(),
-                             TimeRemainingColumn(), console=console)
+        self.bars = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            Frames(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
         self.total = self.bars.add_task(f"0/{r.episodes} episodes", total=r.episodes, frames=0)
         self.episodes: dict[int, TaskID] = {}
         self.frames = 0
@@ -101,8 +116,9 @@ class RecordProgress:
     def played(self, k: int, rows: int) -> None:
         if k not in self.episodes:
             rows_cap = self.r.max_episode_steps + 1 if self.r.max_episode_steps else None
-            self.episodes[k] = self.bars.add_task(f"episode {k + 1}/{self.r.episodes} ({agent_of(k, self.n_random)})",
-                                                  total=rows_cap)
+            self.episodes[k] = self.bars.add_task(
+                f"episode {k + 1}/{self.r.episodes} ({agent_of(k, self.n_random)})", total=rows_cap
+            )
         self.bars.advance(self.episodes[k], rows)
         self.frames += rows
         self.bars.update(self.total, frames=self.frames)
@@ -111,19 +127,38 @@ class RecordProgress:
         k = entry["id"]
         self.bars.remove_task(self.episodes.pop(k))
         self.bars.update(self.total, advance=1, description=f"{k + 1}/{self.r.episodes} episodes")
-        self.console.print(f"episode {k} ({entry['agent']}): {entry['length']} steps, return {entry['return']:g}",
-                           highlight=False)
+        self.console.print(
+            f"episode {k} ({entry['agent']}): {entry['length']} steps, return {entry['return']:g}", highlight=False
+        )
 
 
 def agent_of(k: int, n_random: int) -> str:
     return "random" if k < n_random else "trained"
 
 
-def episode_writers(stack: contextlib.ExitStack, videos: Path, frames: Path | None, k: int, kind: str, seed: int,
-                    meanings: list[str], r: RecordParams) -> list:
+def episode_writers(
+    stack: contextlib.ExitStack,
+    videos: Path,
+    frames: Path | None,
+    k: int,
+    kind: str,
+    seed: int,
+    meanings: list[str],
+    r: RecordParams,
+) -> list:
     """The per-episode outputs a row goes to besides the dataset: the MP4 and, with the PNG export, its folder."""
-    writers = [stack.enter_context(EpisodeVideo(videos / f"{kind}_agent_{k}.mp4", fps=r.fps, scale=r.video_scale,
-                                                action_meanings=meanings, agent=kind, episode_id=k))]
+    writers = [
+        stack.enter_context(
+            EpisodeVideo(
+                videos / f"{kind}_agent_{k}.mp4",
+                fps=r.fps,
+                scale=r.video_scale,
+                action_meanings=meanings,
+                agent=kind,
+                episode_id=k,
+            )
+        )
+    ]
     if frames is not None:
         writers.append(stack.enter_context(PngEpisode(frames, k, kind, seed, meanings)))
     return writers
@@ -147,19 +182,25 @@ class EpisodeRecorder:
         self.n_random, n_trained = agent_counts(params.record.episodes, params.record.percent_random)
         self.env = make_env(params.env)
         self.meanings = action_meanings(self.env)
-        self.agents = {"random": RandomPolicy(len(self.meanings)),
-                       "trained": load_policy(checkpoint) if n_trained else None}
+        self.agents = {
+            "random": RandomPolicy(len(self.meanings)),
+            "trained": load_policy(checkpoint) if n_trained else None,
+        }
 
     def play(self, k: int, tick: Callable[[], None]) -> Path:
         r, kind, seed = self.params.record, agent_of(k, self.n_random), episode_seed(self.params.seed, k)
         shard = self.folders.shards / f"episode_{k}.h5"
         with contextlib.ExitStack() as stack:
-            rows = stack.enter_context(GameplayWriter(shard, screen_size=self.params.env.screen_size,
-                                                      compression=r.compression, attrs={}))
-            writers = [rows, *episode_writers(stack, self.folders.videos, self.folders.frames, k, kind, seed,
-                                              self.meanings, r)]
-            for row in play_rows(self.env, self.agents[kind], self.params.env.frame_stack, seed, r.epsilon,
-                                 r.max_episode_steps):
+            rows = stack.enter_context(
+                GameplayWriter(shard, screen_size=self.params.env.screen_size, compression=r.compression, attrs={})
+            )
+            writers = [
+                rows,
+                *episode_writers(stack, self.folders.videos, self.folders.frames, k, kind, seed, self.meanings, r),
+            ]
+            for row in play_rows(
+                self.env, self.agents[kind], self.params.env.frame_stack, seed, r.epsilon, r.max_episode_steps
+            ):
                 for writer in writers:
                     writer.add(row)
                 tick()
@@ -179,10 +220,14 @@ def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | N
     if n_trained:  # refused here, before any output exists
         check_env_matches(load_policy(checkpoint), params.env)
     meanings = game_action_meanings(params.env)
-    console.print(f"Recording {r.episodes} episodes: {n_random} random + {n_trained} trained "
-                  f"({r.percent_random:g}% of {r.episodes} = {r.episodes * r.percent_random / 100:g}, rounded to the "
-                  f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g}; "
-                  f"{min(params.env.num_envs, r.episodes)} at once)", highlight=False, soft_wrap=True)
+    console.print(
+        f"Recording {r.episodes} episodes: {n_random} random + {n_trained} trained "
+        f"({r.percent_random:g}% of {r.episodes} = {r.episodes * r.percent_random / 100:g}, rounded to the "
+        f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g}; "
+        f"{min(params.env.num_envs, r.episodes)} at once)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
     progress = RecordProgress(console, r, n_random)
     with contextlib.ExitStack() as outputs, stop_on_signals() as stop, progress.bars:
@@ -192,25 +237,43 @@ def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | N
         tmp_videos.mkdir()
         tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if r.png else None
         shards = Path(outputs.enter_context(tempfile.TemporaryDirectory(prefix=".shards.tmp-", dir=layout.root)))
-        dataset = outputs.enter_context(GameplayWriter(tmp_dataset, screen_size=params.env.screen_size,
-                                                       compression=r.compression,
-                                                       attrs=file_attributes(params, meanings)))
+        dataset = outputs.enter_context(
+            GameplayWriter(
+                tmp_dataset,
+                screen_size=params.env.screen_size,
+                compression=r.compression,
+                attrs=file_attributes(params, meanings),
+            )
+        )
 
         def check() -> None:
             if stop:
                 k = len(dataset.episodes)  # the first episode not yet in the dataset
-                raise Interrupted(stop.signal, f"Interrupted during episode {k + 1} of {r.episodes}: nothing was "
-                                               f"written, '{layout.root}' holds what it held before")
+                raise Interrupted(
+                    stop.signal,
+                    f"Interrupted during episode {k + 1} of {r.episodes}: nothing was "
+                    f"written, '{layout.root}' holds what it held before",
+                )
 
         def append(k: int, shard: Path) -> None:
             (entry,) = dataset.append(shard)
             shard.unlink()
             progress.finished(entry)
 
-        play_episodes(partial(EpisodeRecorder, params, checkpoint, EpisodeFolders(tmp_videos, tmp_frames, shards)),
-                      r.episodes, params.env.num_envs, progress.played, append, check)
+        play_episodes(
+            partial(EpisodeRecorder, params, checkpoint, EpisodeFolders(tmp_videos, tmp_frames, shards)),
+            r.episodes,
+            params.env.num_envs,
+            progress.played,
+            append,
+            check,
+        )
     if not r.png:
         remove(layout.frames)  # a stale export of an earlier dataset would contradict this one
-    console.print(f"Wrote {layout.dataset}, {r.episodes} videos in {layout.videos}"
-                  + (f" and PNG frames in {layout.frames}" if r.png else ""), highlight=False, soft_wrap=True)
+    console.print(
+        f"Wrote {layout.dataset}, {r.episodes} videos in {layout.videos}"
+        + (f" and PNG frames in {layout.frames}" if r.png else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
     return layout

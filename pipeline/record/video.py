@@ -32,11 +32,18 @@ def video_size(scale: int) -> tuple[int, int]:
     return _round_up((FRAME_SHAPE[1] + PANEL_WIDTH) * scale), _round_up(FRAME_SHAPE[0] * scale)
 
 
-def panel_lines(agent: str, episode_id: int, frame_number: int, action: str, reward: float,
-                cumulative: float) -> list[tuple[str, str]]:
+def panel_lines(
+    agent: str, episode_id: int, frame_number: int, action: str, reward: float, cumulative: float
+) -> list[tuple[str, str]]:
     """(label, value) pairs shown on one frame."""
-    return [("agent", agent), ("episode", str(episode_id)), ("frame", str(frame_number)), ("action", action),
-            ("step reward", f"{reward:+g}"), ("return", f"{cumulative:g}")]
+    return [
+        ("agent", agent),
+        ("episode", str(episode_id)),
+        ("frame", str(frame_number)),
+        ("action", action),
+        ("step reward", f"{reward:+g}"),
+        ("return", f"{cumulative:g}"),
+    ]
 
 
 def compose(frame: np.ndarray, lines: list[tuple[str, str]], scale: int, colour: tuple[int, int, int]) -> np.ndarray:
@@ -44,7 +51,7 @@ def compose(frame: np.ndarray, lines: list[tuple[str, str]], scale: int, colour:
     width, height = video_size(scale)
     canvas = np.zeros((height, width, 3), np.uint8)
     game = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)  # exact pixel replication
-    canvas[:game.shape[0], :game.shape[1]] = game
+    canvas[: game.shape[0], : game.shape[1]] = game
     x = game.shape[1] + 6 * scale
     font, size, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.36 * scale, max(1, scale // 2)
     y = 0
@@ -52,8 +59,9 @@ def compose(frame: np.ndarray, lines: list[tuple[str, str]], scale: int, colour:
         y += 14 * scale
         cv2.putText(canvas, label, (x, y), font, size * 0.85, (150, 150, 150), thick, cv2.LINE_AA)
         y += 14 * scale
-        cv2.putText(canvas, value, (x, y), font, size, colour if label == "agent" else (255, 255, 255), thick,
-                    cv2.LINE_AA)
+        cv2.putText(
+            canvas, value, (x, y), font, size, colour if label == "agent" else (255, 255, 255), thick, cv2.LINE_AA
+        )
         y += 4 * scale
     return canvas
 
@@ -62,9 +70,18 @@ class EpisodeVideo:
     """Streams one episode's rows into an MP4 file as they are played."""
 
     def __init__(self, path: Path, *, fps: int, scale: int, action_meanings: list[str], agent: str, episode_id: int):
-        self.writer = imageio.get_writer(path, format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=None,
-                                         pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
-                                         output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"])
+        self.writer = imageio.get_writer(
+            path,
+            format="FFMPEG",
+            mode="I",
+            fps=fps,
+            codec="libx264",
+            quality=None,
+            pixelformat="yuv420p",
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+            output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"],
+        )
         self.scale, self.meanings, self.agent, self.episode_id = scale, action_meanings, agent, episode_id
         self.frame_number, self.cumulative = 0, 0.0
 

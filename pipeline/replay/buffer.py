@@ -25,13 +25,13 @@ from pipeline.replay.storage import DeviceFrames, HostFrames
 
 @dataclass
 class Batch:
-    indices: np.ndarray      # (B,) rows, to update priorities with
-    states: np.ndarray       # (B, k, H, W) uint8 (a torch tensor on the device when frames are stored there)
-    actions: np.ndarray      # (B,) int64
-    rewards: np.ndarray      # (B,) float32 n-step return: sum of gamma^j r_t+j over the steps taken (rewards as stored)
+    indices: np.ndarray  # (B,) rows, to update priorities with
+    states: np.ndarray  # (B, k, H, W) uint8 (a torch tensor on the device when frames are stored there)
+    actions: np.ndarray  # (B,) int64
+    rewards: np.ndarray  # (B,) float32 n-step return: sum of gamma^j r_t+j over the steps taken (rewards as stored)
     next_states: np.ndarray  # (B, k, H, W) uint8 like states: the state n steps on (or where the episode ended)
-    discounts: np.ndarray    # (B,) float32 gamma^m for the m steps taken; 0 where a terminal cut bootstrapping
-    weights: np.ndarray      # (B,) float32 importance weights (all ones for uniform replay)
+    discounts: np.ndarray  # (B,) float32 gamma^m for the m steps taken; 0 where a terminal cut bootstrapping
+    weights: np.ndarray  # (B,) float32 importance weights (all ones for uniform replay)
 
 
 class ReplayBuffer:
@@ -46,8 +46,18 @@ class ReplayBuffer:
     episode has ended), and its return stops early at a terminal or at the end of the episode.
     """
 
-    def __init__(self, capacity: int, stack: int, frame_shape: tuple[int, int], sampler, seed: int,
-                 gamma: float = 0.99, n_step: int = 1, streams: int = 1, frames: HostFrames | DeviceFrames | None = None):
+    def __init__(
+        self,
+        capacity: int,
+        stack: int,
+        frame_shape: tuple[int, int],
+        sampler,
+        seed: int,
+        gamma: float = 0.99,
+        n_step: int = 1,
+        streams: int = 1,
+        frames: HostFrames | DeviceFrames | None = None,
+    ):
         if capacity % streams:
             raise ValueError("capacity must be whole steps of all streams (make_replay rounds it down)")
         if capacity < streams * (stack + n_step + 1):
@@ -57,12 +67,12 @@ class ReplayBuffer:
         self.episode_step = np.zeros(capacity, np.int32)
         self.actions = np.zeros(capacity, np.uint8)
         self.rewards = np.zeros(capacity, np.float32)
-        self.terminals = np.zeros(capacity, bool)     # the step cut bootstrapping
+        self.terminals = np.zeros(capacity, bool)  # the step cut bootstrapping
         self.episode_over = np.zeros(capacity, bool)  # the step ended the episode (terminated or truncated)
         self.sampler = sampler
         self.rng = np.random.default_rng(seed)
-        self.cursor = 0          # first row of the next step's block
-        self.size = 0            # rows written so far (up to capacity)
+        self.cursor = 0  # first row of the next step's block
+        self.size = 0  # rows written so far (up to capacity)
         self._newest: np.ndarray | None = None  # each stream's newest row; None before `start`
         self._offsets = np.arange(stack - 1, -1, -1) * streams  # oldest frame first, stepping back within a stream
 
@@ -90,8 +100,15 @@ class ReplayBuffer:
         """The first frame of each stream's first episode, (S, H, W)."""
         self._newest = self._write(frames, np.zeros(self.streams, np.int32))
 
-    def step(self, actions: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, next_frames: np.ndarray,
-             episode_over: np.ndarray, restarted: np.ndarray) -> None:
+    def step(
+        self,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        terminals: np.ndarray,
+        next_frames: np.ndarray,
+        episode_over: np.ndarray,
+        restarted: np.ndarray,
+    ) -> None:
         """One step of every stream, arrays of length S. For a stream with `restarted` set, its newest frame
         was its episode's final observation and `next_frames` holds the first frame of a new episode (its
         action and reward are ignored). Otherwise the step took `actions` from the newest frame: `terminals`
@@ -142,21 +159,32 @@ class ReplayBuffer:
         going = np.ones(len(indices), bool)
         for j in range(self.n_step):  # a loop over n (small), vectorised over the batch
             rows = (indices + j * self.streams) % self.capacity
-            returns += np.where(going, self.gamma ** j * self.rewards[rows], 0.0).astype(np.float32)
+            returns += np.where(going, self.gamma**j * self.rewards[rows], 0.0).astype(np.float32)
             last = np.where(going, rows, last)
             taken += going
             cut |= going & self.terminals[rows]
             going &= ~(self.terminals[rows] | self.episode_over[rows])
-        discounts = np.where(cut, 0.0, self.gamma ** taken).astype(np.float32)
+        discounts = np.where(cut, 0.0, self.gamma**taken).astype(np.float32)
         return returns, last, discounts
 
     def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
         self.sampler.update(indices, td_errors)
 
 
-def make_replay(kind: str, capacity: int, stack: int, frame_shape: tuple[int, int], alpha: float,
-                priority_eps: float, seed: int, gamma: float = 0.99, n_step: int = 1, streams: int = 1,
-                storage: torch.device | None = None, pinned: bool = False) -> ReplayBuffer:
+def make_replay(
+    kind: str,
+    capacity: int,
+    stack: int,
+    frame_shape: tuple[int, int],
+    alpha: float,
+    priority_eps: float,
+    seed: int,
+    gamma: float = 0.99,
+    n_step: int = 1,
+    streams: int = 1,
+    storage: torch.device | None = None,
+    pinned: bool = False,
+) -> ReplayBuffer:
     """A replay buffer; `storage` puts the frames in that device's memory, `pinned` page-locks the host batches."""
     rows = capacity - capacity % streams
     sampler = PrioritizedSampler(rows, alpha, priority_eps) if kind == "per" else UniformSampler(rows)

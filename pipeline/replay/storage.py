@@ -26,7 +26,8 @@ class HostFrames:
             shape = (*history.shape, *self.array.shape[1:])
             self._out[history.shape] = tuple(
                 torch.empty(shape, dtype=torch.uint8).pin_memory().numpy() if self.pinned else np.empty(shape, np.uint8)
-                for _ in range(2))
+                for _ in range(2)
+            )
         stacked = np.take(self.array, history, axis=0, out=self._out[history.shape][slot])
         stacked[padding] = 0
         return stacked

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SINGLE_THREAD_PRODUCT = 2 ** 19  # multiply-adds from which OpenBLAS spreads a matrix product over threads
+SINGLE_THREAD_PRODUCT = 2**19  # multiply-adds from which OpenBLAS spreads a matrix product over threads
 
 
 class SumTree:
@@ -32,9 +32,9 @@ class SumTree:
             raise ValueError("fanout must be at least 2 and top at least 1")
         self.capacity, self.fanout = capacity, fanout
         self.depth = 0  # levels descended below the top one
-        while -(-capacity // fanout ** self.depth) > top:
+        while -(-capacity // fanout**self.depth) > top:
             self.depth += 1
-        width = -(-capacity // fanout ** self.depth)
+        width = -(-capacity // fanout**self.depth)
         # levels[d]: node sums at height d (levels[0]: the priorities, zero-padded; levels[-1]: the top)
         self.levels = [np.zeros(width * fanout ** (self.depth - d), np.float64) for d in range(self.depth + 1)]
         self.blocks = [level.reshape(-1, fanout) for level in self.levels[:-1]]  # sibling groups, one per row
@@ -42,15 +42,19 @@ class SumTree:
         self.after = np.tril(np.ones((fanout, fanout)), -1)  # (block @ after)[j]: sum of the children after child j
         self.top_sums = np.zeros(width + 1)  # [0, running sums of the top level], refreshed lazily
         self.stale = False
-        self.rows_per_product = max(1, (SINGLE_THREAD_PRODUCT - 1) // fanout ** 2)
+        self.rows_per_product = max(1, (SINGLE_THREAD_PRODUCT - 1) // fanout**2)
         self._row_starts: dict[int, np.ndarray] = {}
 
     def _sums_after(self, blocks: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         """For each node, the sums of its children after each child, in slices of rows that BLAS runs on one thread."""
         if len(nodes) <= self.rows_per_product:
             return blocks.take(nodes, axis=0) @ self.after
-        return np.concatenate([blocks.take(nodes[start:start + self.rows_per_product], axis=0) @ self.after
-                               for start in range(0, len(nodes), self.rows_per_product)])
+        return np.concatenate(
+            [
+                blocks.take(nodes[start : start + self.rows_per_product], axis=0) @ self.after
+                for start in range(0, len(nodes), self.rows_per_product)
+            ]
+        )
 
     def _top(self) -> np.ndarray:
         if self.stale:
@@ -66,7 +70,7 @@ class SumTree:
         return self.levels[0][indices]
 
     def update(self, indices: np.ndarray, priorities: np.ndarray) -> None:
-        """Set leaf priorities (non-negative) and recompute their ancestors. With repeated indices the last value wins."""
+        """Set leaf priorities (non-negative) and recompute their ancestors; with repeated indices the last one wins."""
         nodes = np.asarray(indices, np.int64)
         priorities = np.asarray(priorities, np.float64)
         if priorities.size and priorities.min() < 0:

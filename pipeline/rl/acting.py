@@ -37,8 +37,14 @@ def epsilon_greedy(q_values: np.ndarray, epsilon: float, rng: np.random.Generato
     return actions
 
 
-def act_epsilon_greedy(network: torch.nn.Module, states: np.ndarray, epsilon: float, rng: np.random.Generator,
-                       device: torch.device, num_actions: int) -> np.ndarray:
+def act_epsilon_greedy(
+    network: torch.nn.Module,
+    states: np.ndarray,
+    epsilon: float,
+    rng: np.random.Generator,
+    device: torch.device,
+    num_actions: int,
+) -> np.ndarray:
     """Epsilon-greedy actions for a batch of stacks; skips the network when every action is random anyway."""
     if epsilon >= 1.0:
         return rng.integers(0, num_actions, size=len(states))

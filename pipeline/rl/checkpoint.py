@@ -32,7 +32,10 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         reason = str(err).strip().splitlines()[-1][:200]
         raise InputError(f"checkpoint '{path}' does not load with weights_only=True ({reason})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"checkpoint '{path}' has format {data.get('format') if isinstance(data, dict) else None!r}; this version reads format {FORMAT}")
+        raise InputError(
+            f"checkpoint '{path}' has format {data.get('format') if isinstance(data, dict) else None!r}; "
+            f"this version reads format {FORMAT}"
+        )
     return data
 
 

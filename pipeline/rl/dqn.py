@@ -1,4 +1,4 @@
-"""The DQN agent: Double DQN targets, Huber loss weighted by importance weights, gradient-norm clipping, a target network."""
+"""The DQN agent: Double DQN targets, Huber loss weighted by importance weights, gradient clipping, a target network."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from pipeline.rl.acting import act_epsilon_greedy, boltzmann, q_values
 from pipeline.rl.networks import NatureCNN
 
 
-def double_dqn_targets(next_q_online: torch.Tensor, next_q_target: torch.Tensor, rewards: torch.Tensor,
-                       discounts: torch.Tensor) -> torch.Tensor:
+def double_dqn_targets(
+    next_q_online: torch.Tensor, next_q_target: torch.Tensor, rewards: torch.Tensor, discounts: torch.Tensor
+) -> torch.Tensor:
     """R + discount * Q_target(s', argmax_a Q_online(s', a)); the discount is gamma^n, or 0 past a terminal."""
     best = next_q_online.argmax(dim=1, keepdim=True)
     return rewards + discounts * next_q_target.gather(1, best).squeeze(1)
@@ -31,8 +32,10 @@ def compiled(module: torch.nn.Module, example: torch.Tensor, enabled: bool):
             fast(example)
         return fast
     except Exception as err:  # no compiler toolchain, unsupported backend or device
-        warnings.warn(f"torch.compile failed ({type(err).__name__}: {str(err).splitlines()[0][:160]}); "
-                      "training runs eagerly", stacklevel=2)
+        warnings.warn(
+            f"torch.compile failed ({type(err).__name__}: {str(err).splitlines()[0][:160]}); training runs eagerly",
+            stacklevel=2,
+        )
         return module
 
 
@@ -44,8 +47,18 @@ class UpdateStats:
 
 
 class DQNAgent:
-    def __init__(self, frame_stack: int, num_actions: int, screen_size: int, lr: float, adam_eps: float,
-                 max_grad_norm: float, device: torch.device, dueling: bool = False, compile: bool = False):
+    def __init__(
+        self,
+        frame_stack: int,
+        num_actions: int,
+        screen_size: int,
+        lr: float,
+        adam_eps: float,
+        max_grad_norm: float,
+        device: torch.device,
+        dueling: bool = False,
+        compile: bool = False,
+    ):
         self.device, self.max_grad_norm = device, max_grad_norm
         self.num_actions = num_actions
         self.online = NatureCNN(frame_stack, num_actions, screen_size, dueling).to(device)
@@ -75,8 +88,9 @@ class DQNAgent:
         actions, discounts, weights = to(batch.actions), to(batch.discounts), to(batch.weights)
         returns = to(batch.rewards if rewards is None else rewards.astype(np.float32))
         with torch.no_grad():
-            targets = double_dqn_targets(self.online_forward(next_states), self.target_forward(next_states),
-                                         returns, discounts)
+            targets = double_dqn_targets(
+                self.online_forward(next_states), self.target_forward(next_states), returns, discounts
+            )
         q = self.online_forward(states).gather(1, actions[:, None]).squeeze(1)
         loss = (weights * F.smooth_l1_loss(q, targets, reduction="none")).mean()
         self.optimizer.zero_grad(set_to_none=True)
@@ -91,8 +105,11 @@ class DQNAgent:
         self.target.load_state_dict(self.online.state_dict())
 
     def state_dict(self) -> dict:
-        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
-                "optimizer": self.optimizer.state_dict()}
+        return {
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.online.load_state_dict(state["online"])

@@ -9,9 +9,12 @@ from torch import nn
 def nature_features(in_frames: int) -> nn.Sequential:
     """The three Nature convolutions, flattened: 3136 features from 84x84 inputs."""
     return nn.Sequential(
-        nn.Conv2d(in_frames, 32, kernel_size=8, stride=4), nn.ReLU(),
-        nn.Conv2d(32, 64, kernel_size=4, stride=2), nn.ReLU(),
-        nn.Conv2d(64, 64, kernel_size=3, stride=1), nn.ReLU(),
+        nn.Conv2d(in_frames, 32, kernel_size=8, stride=4),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, kernel_size=4, stride=2),
+        nn.ReLU(),
+        nn.Conv2d(64, 64, kernel_size=3, stride=1),
+        nn.ReLU(),
         nn.Flatten(),
     )
 
@@ -61,6 +64,6 @@ def orthogonal_init(module: nn.Module) -> nn.Module:
     """RND's fixed target is orthogonally initialised, so its random features are well spread."""
     for layer in module.modules():
         if isinstance(layer, (nn.Conv2d, nn.Linear)):
-            nn.init.orthogonal_(layer.weight, gain=2 ** 0.5)
+            nn.init.orthogonal_(layer.weight, gain=2**0.5)
             nn.init.zeros_(layer.bias)
     return module

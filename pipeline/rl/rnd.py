@@ -19,7 +19,7 @@ class RunningMeanStd:
         batch_mean, batch_var, n = float(values.mean()), float(values.var()), len(values)
         delta, total = batch_mean - self.mean, self.count + n
         self.mean += delta * n / total
-        self.var = (self.var * self.count + batch_var * n + delta ** 2 * self.count * n / total) / total
+        self.var = (self.var * self.count + batch_var * n + delta**2 * self.count * n / total) / total
         self.count = total
 
     def state_dict(self) -> dict:
@@ -62,8 +62,12 @@ class RND:
         return loss.item()
 
     def state_dict(self) -> dict:
-        return {"target": self.target.state_dict(), "predictor": self.predictor.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "error_stats": self.error_stats.state_dict()}
+        return {
+            "target": self.target.state_dict(),
+            "predictor": self.predictor.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "error_stats": self.error_stats.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.target.load_state_dict(state["target"])

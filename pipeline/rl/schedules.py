@@ -27,4 +27,4 @@ def linear_at(step: int, start: float, end: float, decay_steps: int) -> float:
 
 def temperature_at(episode: int, start: float, end: float, decay: float) -> float:
     """Boltzmann temperature for an episode: multiplied by `decay` each episode, never below `end`."""
-    return max(end, start * decay ** episode)
+    return max(end, start * decay**episode)

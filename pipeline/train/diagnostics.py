@@ -33,7 +33,7 @@ class ReplaySnapshot:
     step: int
     priorities: np.ndarray  # a subsample of the buffer's priorities
     beta: float
-    min_priority: float     # over the whole buffer
+    min_priority: float  # over the whole buffer
 
     @property
     def weights(self) -> np.ndarray:
@@ -57,8 +57,11 @@ def read_snapshots(live_dir: Path) -> list[ReplaySnapshot]:
     snapshots = []
     for path in sorted(snapshot_path(live_dir, 0).parent.glob("step_*.npz")):
         with np.load(path) as data:
-            snapshots.append(ReplaySnapshot(int(path.stem[len("step_"):]), data["priorities"], float(data["beta"]),
-                                            float(data["min_priority"])))
+            snapshots.append(
+                ReplaySnapshot(
+                    int(path.stem[len("step_") :]), data["priorities"], float(data["beta"]), float(data["min_priority"])
+                )
+            )
     return snapshots
 
 
@@ -114,8 +117,14 @@ def plot_distributions(ax: Axes, title: str, xlabel: str, samples: dict[str, np.
         low, high = low / 1.5, high * 1.5
     bins = np.geomspace(low, high, 41)
     for label, values in samples.items():
-        ax.hist(values, bins=bins, weights=np.full(len(values), 1 / len(values)), histtype="step", linewidth=1.5,
-                label=label)
+        ax.hist(
+            values,
+            bins=bins,
+            weights=np.full(len(values), 1 / len(values)),
+            histtype="step",
+            linewidth=1.5,
+            label=label,
+        )
     ax.set(xscale="log", xlabel=xlabel, ylabel="share of stored transitions (sampled)")
     ax.legend(fontsize="small")
 
@@ -130,10 +139,18 @@ def diagnostics_figure(live_dir: Path) -> Figure:
         plot_curve(ax, live_dir, title, names)
     shown = spread_out(read_snapshots(live_dir), SNAPSHOTS_SHOWN)
     snapshots = {f"step {s.step:,} (beta {s.beta:.2f})": s for s in shown}
-    plot_distributions(axes[6], "PER priorities", "priority (|TD error| + eps)^alpha",
-                       {label: s.priorities for label, s in snapshots.items()})
-    plot_distributions(axes[7], "PER importance weights", "weight (p_min / p)^beta",
-                       {label: s.weights for label, s in snapshots.items()})
+    plot_distributions(
+        axes[6],
+        "PER priorities",
+        "priority (|TD error| + eps)^alpha",
+        {label: s.priorities for label, s in snapshots.items()},
+    )
+    plot_distributions(
+        axes[7],
+        "PER importance weights",
+        "weight (p_min / p)^beta",
+        {label: s.weights for label, s in snapshots.items()},
+    )
     fig.suptitle(f"Training diagnostics: {live_dir}")
     return fig
 

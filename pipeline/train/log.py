@@ -39,7 +39,7 @@ def truncate_history(live_dir: Path, after_step: int) -> None:
         with open(tsv, "w", newline="") as f:
             csv.writer(f, delimiter="\t", lineterminator="\n").writerows(kept)
     for snapshot in snapshot_path(live_dir, 0).parent.glob("step_*.npz"):
-        if int(snapshot.stem[len("step_"):]) > after_step:
+        if int(snapshot.stem[len("step_") :]) > after_step:
             snapshot.unlink()
 
 
@@ -72,8 +72,14 @@ class TrainingLog:
 
 def training_progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]:>7.1f} steps/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        TextColumn("[bold]train"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>7.1f} steps/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         TextColumn("return {task.fields[last_return]}  {task.fields[schedule]}"),
-        console=console, refresh_per_second=4,
+        console=console,
+        refresh_per_second=4,
     )

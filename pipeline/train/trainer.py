@@ -20,8 +20,8 @@ from pipeline.core.signals import Interrupted, stop_on_signals
 from pipeline.envs.atari import env_id, game_action_meanings, game_settings
 from pipeline.envs.stacks import FrameStacks
 from pipeline.envs.vector import make_vector_env
-from pipeline.replay.samplers import PrioritizedSampler
 from pipeline.replay.buffer import make_replay
+from pipeline.replay.samplers import PrioritizedSampler
 from pipeline.rl.checkpoint import (
     load_checkpoint,
     periodic_checkpoints,
@@ -55,14 +55,18 @@ def resumable_checkpoint(layout: TrainLayout, params: Params, required: bool) ->
     found = periodic_checkpoints(layout.checkpoints)
     if not found:
         if required:
-            raise InputError(f"--resume: no checkpoint in '{layout.checkpoints}'; run `pipeline train` without --resume")
+            raise InputError(
+                f"--resume: no checkpoint in '{layout.checkpoints}'; run `pipeline train` without --resume"
+            )
         return None
     state = load_checkpoint(found[-1])
     diffs = changed_keys(state["params"], params_to_dict(params))
     if diffs:
         if required:
-            raise InputError(f"--resume: checkpoint '{found[-1]}' was trained with different params ({', '.join(diffs)}); "
-                             "restore them or train without --resume")
+            raise InputError(
+                f"--resume: checkpoint '{found[-1]}' was trained with different params ({', '.join(diffs)}); "
+                "restore them or train without --resume"
+            )
         return None
     return state
 
@@ -73,8 +77,15 @@ def learning_rewards(rewards: np.ndarray, lives_lost: np.ndarray, t: TrainParams
     return (shaped - t.living_penalty - np.where(lives_lost, t.life_loss_penalty, 0.0)).astype(np.float32)
 
 
-def choose_actions(learner: Learner, states: np.ndarray, step: int, episode: int, rng: np.random.Generator,
-                   prefill_steps: int, num_actions: int) -> np.ndarray:
+def choose_actions(
+    learner: Learner,
+    states: np.ndarray,
+    step: int,
+    episode: int,
+    rng: np.random.Generator,
+    prefill_steps: int,
+    num_actions: int,
+) -> np.ndarray:
     """Uniformly random during the prefill, then the learner's exploration policy: one action per state."""
     if step < prefill_steps:
         return rng.integers(num_actions, size=len(states))
@@ -113,10 +124,20 @@ class Trainer:
         self.meanings = game_action_meanings(p.env)
         self.learner = make_learner(t, p.env.frame_stack, len(self.meanings), p.env.screen_size, self.device)
         self.frame_shape = (p.env.screen_size, p.env.screen_size)
-        self.replay = make_replay(t.replay, t.capacity, p.env.frame_stack, self.frame_shape, t.alpha, t.priority_eps,
-                                  derive_seed(p.seed, "replay"), t.gamma, t.n_step, streams=p.env.num_envs,
-                                  storage=replay_storage(self.device, t.capacity, self.frame_shape),
-                                  pinned=self.device.type == "cuda")
+        self.replay = make_replay(
+            t.replay,
+            t.capacity,
+            p.env.frame_stack,
+            self.frame_shape,
+            t.alpha,
+            t.priority_eps,
+            derive_seed(p.seed, "replay"),
+            t.gamma,
+            t.n_step,
+            streams=p.env.num_envs,
+            storage=replay_storage(self.device, t.capacity, self.frame_shape),
+            pinned=self.device.type == "cuda",
+        )
         self.per = isinstance(self.replay.sampler, PrioritizedSampler)
         self.act_rng = np.random.default_rng(derive_seed(p.seed, "act"))
         self.step, self.episode = 0, 0
@@ -127,13 +148,22 @@ class Trainer:
         """Everything a checkpoint holds: plain data (tensors, numbers, strings, lists, dicts)."""
         p, t = self.params, self.params.train
         return {
-            "step": self.step, "episode": self.episode, "complete": complete, **self.learner.state_dict(),
-            "params": params_to_dict(p), "env_id": env_id(p.env.game), "action_meanings": self.meanings,
+            "step": self.step,
+            "episode": self.episode,
+            "complete": complete,
+            **self.learner.state_dict(),
+            "params": params_to_dict(p),
+            "env_id": env_id(p.env.game),
+            "action_meanings": self.meanings,
             "exploration": self.learner.schedule(self.step, self.episode),
             "beta": beta_at(self.step, t.beta0, t.steps, t.learning_starts),
-            "max_priority": getattr(self.replay.sampler, "max_priority", 1.0), "recent_returns": list(self.returns),
-            "rng": {"act": self.act_rng.bit_generator.state, "replay": self.replay.rng.bit_generator.state,
-                    "torch": torch.get_rng_state()},
+            "max_priority": getattr(self.replay.sampler, "max_priority", 1.0),
+            "recent_returns": list(self.returns),
+            "rng": {
+                "act": self.act_rng.bit_generator.state,
+                "replay": self.replay.rng.bit_generator.state,
+                "torch": torch.get_rng_state(),
+            },
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -171,18 +201,26 @@ class Trainer:
         rate, rate_clock, rate_step = 0.0, time.perf_counter(), self.step
 
         with contextlib.closing(envs), stop_on_signals() as stop, training_progress(self.console) as progress:
-            task = progress.add_task("train", total=t.steps, completed=self.step, rate=0.0, last_return="-",
-                                     schedule="")
+            task = progress.add_task(
+                "train", total=t.steps, completed=self.step, rate=0.0, last_return="-", schedule=""
+            )
             while self.step < t.steps:
-                actions = choose_actions(learner, states, self.step, self.episode, self.act_rng, t.prefill_steps,
-                                         len(self.meanings))
+                actions = choose_actions(
+                    learner, states, self.step, self.episode, self.act_rng, t.prefill_steps, len(self.meanings)
+                )
                 frames, rewards, terminated, truncated, info = envs.step(actions)
                 acted = ~restarted
                 lost = acted & (info["lives"] < lives)
                 lives = info["lives"]
                 ended = terminated | truncated  # always False where the step was a reset
-                replay.step(actions, learning_rewards(rewards, lost, t),
-                            terminated | (p.env.terminal_on_life_loss & lost), frames, ended, restarted)
+                replay.step(
+                    actions,
+                    learning_rewards(rewards, lost, t),
+                    terminated | (p.env.terminal_on_life_loss & lost),
+                    frames,
+                    ended,
+                    restarted,
+                )
                 before = self.step
                 self.step += int(acted.sum())  # a reset is not an agent step
                 episode_return += np.where(acted, rewards, 0.0)
@@ -217,8 +255,12 @@ class Trainer:
                     metrics.update({"train/beta": beta, "train/steps_per_second": rate})
                     log.log(self.step, metrics)
                     window.clear()
-                    progress.update(task, completed=self.step, rate=rate,
-                                    schedule="  ".join(f"{k} {v:.3f}" for k, v in {**schedule, "beta": beta}.items()))
+                    progress.update(
+                        task,
+                        completed=self.step,
+                        rate=rate,
+                        schedule="  ".join(f"{k} {v:.3f}" for k, v in {**schedule, "beta": beta}.items()),
+                    )
                 if self.per and due(before, self.step, snapshot_every, self.learn_from):
                     log.log_replay_snapshot(self.step, replay.sampler.priorities(), beta)
                     if self.step < t.steps:  # the figure so far, to look at while training runs (the end draws its own)
@@ -229,8 +271,11 @@ class Trainer:
                     path = self.checkpoint()
                     log.close()
                     progress.stop()
-                    raise Interrupted(stop.signal, f"Interrupted at step {self.step:,}: checkpoint saved to {path}. "
-                                                   "Resume with `pipeline train --resume` (or rerun `dvc repro`).")
+                    raise Interrupted(
+                        stop.signal,
+                        f"Interrupted at step {self.step:,}: checkpoint saved to {path}. "
+                        "Resume with `pipeline train --resume` (or rerun `dvc repro`).",
+                    )
             progress.update(task, completed=self.step)
 
 
@@ -252,8 +297,10 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     trainer = Trainer(params, layout, console)
     if saved is not None:
         trainer.load_state_dict(saved)
-        console.print(f"Resuming from step {trainer.step:,} (episode {trainer.episode:,}); the replay buffer "
-                      "refills before learning resumes.")
+        console.print(
+            f"Resuming from step {trainer.step:,} (episode {trainer.episode:,}); the replay buffer "
+            "refills before learning resumes."
+        )
     log = TrainingLog(layout.live, resume_step=trainer.step if saved is not None else None)
     trainer.run(log)
 
@@ -263,6 +310,8 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
         log.log(trainer.step, {"train/mean_return_last_100": float(np.mean(returns))})
     log.close()
     write_diagnostics(layout.live)
-    console.print(f"Trained {trainer.step:,} steps over {trainer.episode:,} episodes; mean return of the last "
-                  f"{len(returns)}: {np.mean(returns) if returns else float('nan'):.1f}. Model: {layout.model}")
+    console.print(
+        f"Trained {trainer.step:,} steps over {trainer.episode:,} episodes; mean return of the last "
+        f"{len(returns)}: {np.mean(returns) if returns else float('nan'):.1f}. Model: {layout.model}"
+    )
     return layout.model

@@ -1,5 +1,5 @@
-"""The throughput benchmark (benchmarks.throughput): its counters, its reference DQN loop and how it reads our training log, on real ALE
-games and a real (tiny) train() run."""
+"""The throughput benchmark (benchmarks.throughput): its counters, its reference DQN loop and how it reads our
+training log, on real ALE games and a real (tiny) train() run."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def test_reference_replay_returns_the_stacks_the_env_produced():
     assert len({batch.obs[i].tobytes() for i in range(64)}) > 1
 
 
+@pytest.mark.slow
 def test_reference_loop_learns_once_every_four_agent_steps_after_the_fill():
     ref = ReferenceDQN("Breakout", frame_stack=4, device=torch.device("cpu"), capacity=200, learning_starts=48)
     loop = run_reference(ref, seconds=0.5)
@@ -88,8 +89,9 @@ def test_learning_rate_counts_learning_windows_without_snapshot_work():
     assert measured.rate == pytest.approx(300 / (100 / 20 + 100 / 40 + 100 / 25))
 
 
-@pytest.mark.parametrize("rate, seconds, warmup, unit", [(150.0, 20.0, 1_000, 4), (3_000.0, 20.0, 1_000, 16),
-                                                         (2.0, 1.0, 50, 8)])
+@pytest.mark.parametrize(
+    "rate, seconds, warmup, unit", [(150.0, 20.0, 1_000, 4), (3_000.0, 20.0, 1_000, 16), (2.0, 1.0, 50, 8)]
+)
 def test_planned_runs_put_the_fill_and_the_snapshots_on_window_boundaries(rate, seconds, warmup, unit):
     plan = plan_run(rate, seconds, warmup, unit, windows=40)
     assert plan.log_interval % unit == 0
@@ -109,6 +111,7 @@ def test_our_replay_filled_through_its_public_api_serves_batches():
     assert np.asarray(batch.states).any()  # random frames, not the zeros the storage starts with
 
 
+@pytest.mark.slow
 def test_training_rate_is_read_from_a_real_runs_learning_windows(tmp_path):
     plan = plan_run(rate=40.0, seconds=1.0, warmup=32, unit=4, windows=4, tenths=False)
     params = our_params("Breakout", 4, 1, "cpu", plan, seed=0, replay="uniform")

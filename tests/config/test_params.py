@@ -25,19 +25,28 @@ BAD = {
     "gamma above 1": ({}, ["--gamma", "1.01"], ["train.gamma = 1.01", "<= 1"]),
     "capacity below batch": ({"train": {"capacity": 16}}, [], ["train.capacity = 16", "train.batch_size (32)"]),
     "batch flag above capacity": ({}, ["--batch-size", "2000"], ["train.capacity = 1000", "train.batch_size (2000)"]),
-    "learning_starts below batch": ({"train": {"learning_starts": 8}}, [], ["train.learning_starts = 8",
-                                                                             "train.batch_size (32)"]),
+    "learning_starts below batch": (
+        {"train": {"learning_starts": 8}},
+        [],
+        ["train.learning_starts = 8", "train.batch_size (32)"],
+    ),
     "zero steps": ({}, ["--steps", "0"], ["train.steps = 0", "> 0"]),
     "replay mode": ({"train": {"replay": "prioritized"}}, [], ["train.replay = 'prioritized'", "one of per, uniform"]),
     "replay flag": ({}, ["--replay", "rank"], ["train.replay = 'rank'", "one of per, uniform"]),
     "frame stack": ({"env": {"frame_stack": 6}}, [], ["env.frame_stack = 6", "one of 4, 8"]),
     "unknown game": ({"env": {"game": "Breakot"}}, [], ["env.game = 'Breakot'", "closest: Breakout"]),
     "unknown game flag": ({}, ["--game", "MsPacmann"], ["env.game = 'MsPacmann'", "closest: MsPacman"]),
-    "exploration mode": ({}, ["--exploration", "softmax"], ["train.exploration = 'softmax'",
-                                                            "one of epsilon, boltzmann, rnd"]),
+    "exploration mode": (
+        {},
+        ["--exploration", "softmax"],
+        ["train.exploration = 'softmax'", "one of epsilon, boltzmann, rnd"],
+    ),
     "temperature decay above 1": ({"train": {"temperature_decay": 1.5}}, [], ["train.temperature_decay = 1.5", "<= 1"]),
-    "temperature end above start": ({"train": {"temperature_end": 2.0}}, [], ["train.temperature_end = 2.0",
-                                                                               "train.temperature_start (1.0)"]),
+    "temperature end above start": (
+        {"train": {"temperature_end": 2.0}},
+        [],
+        ["train.temperature_end = 2.0", "train.temperature_start (1.0)"],
+    ),
     "rnd alpha above 1": ({}, ["--rnd-alpha-start", "2"], ["train.rnd_alpha_start = 2.0", "<= 1"]),
     "n-step 0": ({}, ["--n-step", "0"], ["train.n_step = 0", ">= 1"]),
     "n-step with rnd": ({"train": {"exploration": "rnd", "n_step": 3}}, [], ["train.n_step = 3", "exploration rnd"]),
@@ -68,8 +77,9 @@ def test_bad_params_stop_train_with_one_line_and_exit_code_2(tmp_path, changes, 
     (out / "dqn.pt").write_bytes(b"an earlier model")  # a bad run must not touch what is there
     (out / "checkpoints" / "step_0000000100.pt").write_bytes(b"an earlier checkpoint")
     before = snapshot(out)
-    result = CliRunner().invoke(app, ["train", "--params", str(params_file(tmp_path, changes)),
-                                      "--out-dir", str(out), *flags])
+    result = CliRunner().invoke(
+        app, ["train", "--params", str(params_file(tmp_path, changes)), "--out-dir", str(out), *flags]
+    )
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr

@@ -20,10 +20,13 @@ from tests.helpers import tiny_params, write_params
 def recorded(tmp_path_factory, tiny_checkpoint) -> Path:
     """4 episodes (2 random, 2 trained) of at most 30 steps, split 2/2, through the CLI as a user would."""
     root = tmp_path_factory.mktemp("inspect")
-    params = write_params(root / "params.yaml", tiny_params(record={"episodes": 4, "percent_random": 50,
-                                                                    "max_episode_steps": 30}))
-    for args in (["record", "--checkpoint", str(tiny_checkpoint), "--out-dir", str(root / "data")],
-                 ["split", "--dataset", str(root / "data/gameplay.h5"), "--out", str(root / "data/splits.json")]):
+    params = write_params(
+        root / "params.yaml", tiny_params(record={"episodes": 4, "percent_random": 50, "max_episode_steps": 30})
+    )
+    for args in (
+        ["record", "--checkpoint", str(tiny_checkpoint), "--out-dir", str(root / "data")],
+        ["split", "--dataset", str(root / "data/gameplay.h5"), "--out", str(root / "data/splits.json")],
+    ):
         result = CliRunner().invoke(app, [*args, "--params", str(params)])
         assert result.exit_code == 0, result.output
     return root / "data/gameplay.h5"
@@ -33,7 +36,11 @@ def test_summary_counts_match_the_file(recorded):
     s = summarise(recorded)
     assert "splits from" in s.split_note
     assert sorted((g.split, g.agent, g.episodes) for g in s.groups) == [
-        ("train", "random", 1), ("train", "trained", 1), ("val", "random", 1), ("val", "trained", 1)]
+        ("train", "random", 1),
+        ("train", "trained", 1),
+        ("val", "random", 1),
+        ("val", "trained", 1),
+    ]
     with h5py.File(recorded) as f:
         assert sum(g.frames for g in s.groups) == len(f["frames"])
         assert sum(g.steps for g in s.groups) == (f["actions"][:] >= 0).sum()
@@ -47,8 +54,18 @@ def test_inspect_prints_the_report_and_writes_the_contact_sheet(recorded, tmp_pa
     sheet = tmp_path / "sheet.png"
     result = CliRunner().invoke(app, ["inspect", str(recorded), "--contact-sheet", str(sheet), "--samples", "5"])
     assert result.exit_code == 0, result.output
-    for text in ("Episodes and returns", "train", "val", "random", "trained", "Actions taken", "FIRE", "Storage",
-                 "ratio", f"Contact sheet: {sheet}"):
+    for text in (
+        "Episodes and returns",
+        "train",
+        "val",
+        "random",
+        "trained",
+        "Actions taken",
+        "FIRE",
+        "Storage",
+        "ratio",
+        f"Contact sheet: {sheet}",
+    ):
         assert text in result.stdout, text
     image = cv2.imread(str(sheet))
     assert image.shape == (FRAME_SHAPE[0] + CAPTION_HEIGHT, 5 * (FRAME_SHAPE[1] + GAP) - GAP, 3)
@@ -63,10 +80,13 @@ def test_inspect_without_a_split_index_reports_all_episodes(recorded, tmp_path):
     assert {g.split for g in summarise(lone).groups} == {"all"}
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda d: d / "missing.h5", "does not exist; run `pipeline record` first"),
-    (lambda d: (d / "junk.h5").write_bytes(b"junk") and d / "junk.h5", "is not a readable HDF5 file"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d / "missing.h5", "does not exist; run `pipeline record` first"),
+        (lambda d: (d / "junk.h5").write_bytes(b"junk") and d / "junk.h5", "is not a readable HDF5 file"),
+    ],
+)
 def test_bad_paths_exit_2_with_one_line(tmp_path, make, message):
     result = CliRunner().invoke(app, ["inspect", str(make(tmp_path))])
     assert result.exit_code == 2 and message in result.stderr, result.output

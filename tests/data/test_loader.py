@@ -34,9 +34,17 @@ def write_dataset(path: Path, lengths: list[int] = LENGTHS, agents: list[str] = 
                 frame = np.zeros(FRAME_SHAPE, np.uint8)
                 frame[..., 0], frame[..., 1] = k, t
                 last_step, final = t == n - 1, t == n
-                w.add(Row(frames=frame, observations=np.full((84, 84), row % 251, np.uint8),
-                          actions=NO_ACTION if final else t % 3, rewards=0.0 if final else float(t),
-                          terminated=last_step and k % 2 == 0, truncated=last_step and k % 2 == 1, lives=3))
+                w.add(
+                    Row(
+                        frames=frame,
+                        observations=np.full((84, 84), row % 251, np.uint8),
+                        actions=NO_ACTION if final else t % 3,
+                        rewards=0.0 if final else float(t),
+                        terminated=last_step and k % 2 == 0,
+                        truncated=last_step and k % 2 == 1,
+                        lives=3,
+                    )
+                )
                 row += 1
             w.end_episode(k, agent, 1000 + k, "")
     return path
@@ -118,10 +126,14 @@ def test_unreadable_format_versions_are_refused_clearly(dataset, tmp_path):
         GameplayDataset(tmp_path / "junk.h5")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"window": 0}, "window = 0"), ({"keys": ("pixels",)}, "each must be one of"),
-    ({"split": "test", "splits_path": None}, "split 'test' is not in the split index"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"window": 0}, "window = 0"),
+        ({"keys": ("pixels",)}, "each must be one of"),
+        ({"split": "test", "splits_path": None}, "split 'test' is not in the split index"),
+    ],
+)
 def test_bad_arguments_are_named(dataset, kwargs, message):
     split_dataset(dataset, dataset.with_name("splits.json"), val_fraction=0.34, seed=0)
     with pytest.raises(InputError, match=message):

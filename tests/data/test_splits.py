@@ -26,17 +26,26 @@ def write_dataset(path: Path, kinds: list[str]) -> Path:
             steps = k % 3 + 1
             for t in range(steps + 1):
                 last = t == steps
-                writer.add(Row(frames=np.full(FRAME_SHAPE, k, np.uint8), observations=np.zeros((84, 84), np.uint8),
-                               actions=-1 if last else 0, rewards=0.0 if last else 1.0, terminated=t == steps - 1,
-                               truncated=False, lives=3))
+                writer.add(
+                    Row(
+                        frames=np.full(FRAME_SHAPE, k, np.uint8),
+                        observations=np.zeros((84, 84), np.uint8),
+                        actions=-1 if last else 0,
+                        rewards=0.0 if last else 1.0,
+                        terminated=t == steps - 1,
+                        truncated=False,
+                        lives=3,
+                    )
+                )
             writer.end_episode(k, kind, seed=k, checkpoint_hash="" if kind == "random" else "ab" * 32)
     return path
 
 
 def split(tmp: Path, dataset: Path, *flags: str):
     params = write_params(tmp / "params.yaml", tiny_params())
-    return CliRunner().invoke(app, ["split", "--params", str(params), "--dataset", str(dataset),
-                                    "--out", str(tmp / "splits.json"), *flags])
+    return CliRunner().invoke(
+        app, ["split", "--params", str(params), "--dataset", str(dataset), "--out", str(tmp / "splits.json"), *flags]
+    )
 
 
 KINDS = ["random"] * 12 + ["trained"] * 28
@@ -71,8 +80,8 @@ def test_split_takes_whole_episodes(tmp_path, dataset):
     for name, ids in index["splits"].items():
         for i in ids:
             start, length = table["first_row"][i], table["length"][i]
-            assert (owner[start:start + length + 1] == "").all()
-            owner[start:start + length + 1] = name
+            assert (owner[start : start + length + 1] == "").all()
+            owner[start : start + length + 1] = name
     assert (owner != "").all()
 
 
@@ -99,12 +108,18 @@ def test_both_kinds_in_both_splits_when_each_has_two_episodes():
         assert {kinds[i] for i in ids} == {"random", "trained"}
 
 
-@pytest.mark.parametrize("n, fraction, held", [
-    (10, 0.1, 1), (20, 0.1, 2), (15, 0.1, 2), (25, 0.1, 3),  # halves round up
-    (5, 0.1, 1),   # at least one, so the kind is in val
-    (2, 0.9, 1),   # at most n - 1, so the kind stays in train
-    (1, 0.5, 0),   # a single episode stays in train
-])
+@pytest.mark.parametrize(
+    "n, fraction, held",
+    [
+        (10, 0.1, 1),
+        (20, 0.1, 2),
+        (15, 0.1, 2),
+        (25, 0.1, 3),  # halves round up
+        (5, 0.1, 1),  # at least one, so the kind is in val
+        (2, 0.9, 1),  # at most n - 1, so the kind stays in train
+        (1, 0.5, 0),  # a single episode stays in train
+    ],
+)
 def test_rounding_rule(n, fraction, held):
     assert held_out_count(n, fraction) == held
 

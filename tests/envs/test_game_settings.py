@@ -30,6 +30,7 @@ def test_breakout_mode_12_hides_the_bricks():
 
 def test_pong_difficulty_3_shortens_the_players_paddle():
     """Difficulty A (ALE 2 and 3 in Pong) halves the right paddle, the one the agent moves."""
+
     def paddle_pixels(frame: np.ndarray) -> int:
         background = np.bincount(frame[30:70].ravel()).argmax()
         return int((frame[25:80, 72:77] != background).sum())
@@ -43,12 +44,15 @@ def test_recorded_datasets_name_their_mode_and_difficulty():
     assert attrs["mode"] == 12 and attrs["difficulty"] == 1
 
 
-@pytest.mark.parametrize("flags, says", [
-    (["--mode", "5"], "env.mode = 5: Breakout supports modes 0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44"),
-    (["--difficulty", "3"], "env.difficulty = 3: Breakout supports difficulties 0, 1"),
-    (["--game", "MsPacman", "--difficulty", "1"], "env.difficulty = 1: MsPacman supports difficulties 0"),
-    (["--mode", "-2"], "env.mode = -2: must be an integer >= -1"),
-])
+@pytest.mark.parametrize(
+    "flags, says",
+    [
+        (["--mode", "5"], "env.mode = 5: Breakout supports modes 0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44"),
+        (["--difficulty", "3"], "env.difficulty = 3: Breakout supports difficulties 0, 1"),
+        (["--game", "MsPacman", "--difficulty", "1"], "env.difficulty = 1: MsPacman supports difficulties 0"),
+        (["--mode", "-2"], "env.mode = -2: must be an integer >= -1"),
+    ],
+)
 def test_unsupported_settings_exit_2_with_the_allowed_values_and_write_nothing(tmp_path, flags, says):
     params = write_params(tmp_path / "params.yaml", tiny_params())
     out = tmp_path / "models"

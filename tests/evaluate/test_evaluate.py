@@ -21,9 +21,23 @@ def evaluate(tmp: Path, checkpoint: Path, *flags: str, **sections):
     """Run `pipeline evaluate` with outputs under `tmp`; returns the CliRunner result."""
     tmp.mkdir(parents=True, exist_ok=True)
     params = write_params(tmp / "params.yaml", tiny_params(**sections))
-    return CliRunner().invoke(app, [
-        "evaluate", "--params", str(params), "--checkpoint", str(checkpoint), "--metrics", str(tmp / "eval.json"),
-        "--episodes-csv", str(tmp / "episodes.csv"), "--plot", str(tmp / "scores.png"), *flags])
+    return CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--params",
+            str(params),
+            "--checkpoint",
+            str(checkpoint),
+            "--metrics",
+            str(tmp / "eval.json"),
+            "--episodes-csv",
+            str(tmp / "episodes.csv"),
+            "--plot",
+            str(tmp / "scores.png"),
+            *flags,
+        ],
+    )
 
 
 def episode_table(tmp: Path) -> list[dict[str, str]]:
@@ -67,8 +81,9 @@ def test_metrics_agree_with_the_episode_table(evaluated):
 
 def test_parallel_evaluation_equals_the_sequential_one(evaluated, tmp_path, tiny_checkpoint):
     """Both agents' 3 episodes played by 2 workers: the same metrics and episode table, byte for byte."""
-    result = evaluate(tmp_path, tiny_checkpoint, evaluate={"episodes": 3},
-                      env={"max_episode_frames": 600, "num_envs": 2})
+    result = evaluate(
+        tmp_path, tiny_checkpoint, evaluate={"episodes": 3}, env={"max_episode_frames": 600, "num_envs": 2}
+    )
     assert result.exit_code == 0, result.output
     for name in ("eval.json", "episodes.csv"):
         assert (tmp_path / name).read_text() == (evaluated / name).read_text(), name
@@ -79,13 +94,22 @@ def test_outputs_are_complete_files(evaluated):
     assert not [p.name for p in evaluated.iterdir() if p.name.startswith(".")]  # no temporaries left behind
 
 
+@pytest.mark.slow
 def test_random_baseline_plays_the_trained_agents_seeds(tmp_path, tiny_checkpoint):
     """At epsilon 1 the trained agent acts uniformly at random, so on the same seeds it must play exactly the
     random agent's episodes; another global seed must give other episodes."""
     runs = {}
     for seed in (0, 1):
-        result = evaluate(tmp_path / str(seed), tiny_checkpoint, "--epsilon", "1", "--seed", str(seed),
-                          evaluate={"episodes": 3}, env={"max_episode_frames": 2000})
+        result = evaluate(
+            tmp_path / str(seed),
+            tiny_checkpoint,
+            "--epsilon",
+            "1",
+            "--seed",
+            str(seed),
+            evaluate={"episodes": 3},
+            env={"max_episode_frames": 2000},
+        )
         assert result.exit_code == 0, result.output
         runs[seed] = episode_table(tmp_path / str(seed))
     for seed, rows in runs.items():

@@ -16,6 +16,8 @@ import torch
 from tests.helpers import ROOT as REPO
 from tests.helpers import tiny_params, write_params
 
+pytestmark = pytest.mark.slow  # every test here trains, records or runs a subprocess
+
 BIN = Path(sys.executable).parent
 
 
@@ -34,16 +36,24 @@ def ran_stages(output: str) -> set[str]:
 def repo_copy(tmp_path_factory) -> Path:
     """The tracked files of this repository in a fresh git repo, with tiny params."""
     dest = tmp_path_factory.mktemp("repo")
-    tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                             capture_output=True, text=True, check=True).stdout.split("\0")
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     for name in filter(None, tracked):
         src = REPO / name
         if src.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
     write_params(dest / "params.yaml", tiny_params())
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"],
+    ):
         run(cmd, dest)
     return dest
 

@@ -29,8 +29,13 @@ LAYERS = (
 LAYER_OF = {name: i for i, names in enumerate(LAYERS) for name in names}
 # read and check the inputs, whose every value comes from params.yaml (which DVC tracks key by key) or the command
 # line: editing them (a help text, a clearer error) changes no result, so they need not rerun the pipeline
-INTERFACE = {"pipeline/__init__.py", "pipeline/config/params.py", "pipeline/config/errors.py",
-             "pipeline/config/layout.py", "stages/common.py"}
+INTERFACE = {
+    "pipeline/__init__.py",
+    "pipeline/config/params.py",
+    "pipeline/config/errors.py",
+    "pipeline/config/layout.py",
+    "stages/common.py",
+}
 
 
 def module_file(name: str) -> str | None:
@@ -117,7 +122,7 @@ def test_no_import_cycles():
 
     def visit(node: str, stack: list[str]) -> None:
         if node in stack:
-            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(node):] + [node]))
+            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(node) :] + [node]))
         if node in done:
             return
         for imported in graph.get(node, ()):
@@ -129,8 +134,10 @@ def test_no_import_cycles():
 
 
 def test_the_loader_imports_without_gymnasium_or_ale_py():
-    code = ("import sys, pipeline.dataset; bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('gymnasium', 'ale_py', 'cv2', 'dvclive', 'matplotlib')); print(bad); sys.exit(bool(bad))")
+    code = (
+        "import sys, pipeline.dataset; bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('gymnasium', 'ale_py', 'cv2', 'dvclive', 'matplotlib')); print(bad); sys.exit(bool(bad))"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, f"importing pipeline.dataset pulls in {done.stdout.strip()} {done.stderr[-300:]}"
 
@@ -140,5 +147,6 @@ def test_every_stage_depends_on_exactly_the_modules_it_runs():
     for name, stage in stages.items():
         code = sorted(closure(f"stages/{name}.py") - INTERFACE)
         declared = sorted(d for d in stage["deps"] if d.endswith(".py"))
-        assert declared == code, (f"dvc.yaml stage {name}: deps should list exactly these code files:\n"
-                                  + "\n".join(f"      - {c}" for c in code))
+        assert declared == code, f"dvc.yaml stage {name}: deps should list exactly these code files:\n" + "\n".join(
+            f"      - {c}" for c in code
+        )

@@ -122,14 +122,17 @@ def test_parallel_recording_equals_the_sequential_one(recorded, tmp_path, tiny_c
     videos = sorted(p.name for p in (recorded / "videos").iterdir())
     assert videos == sorted(p.name for p in (parallel / "videos").iterdir())
     for name in videos:
-        with imageio.get_reader(recorded / "videos" / name, format="FFMPEG") as a, \
-                imageio.get_reader(parallel / "videos" / name, format="FFMPEG") as b:
+        with (
+            imageio.get_reader(recorded / "videos" / name, format="FFMPEG") as a,
+            imageio.get_reader(parallel / "videos" / name, format="FFMPEG") as b,
+        ):
             assert a.count_frames() == b.count_frames(), name
     pngs = sorted(str(p.relative_to(recorded)) for p in (recorded / "frames").rglob("*"))
     assert pngs == sorted(str(p.relative_to(parallel)) for p in (parallel / "frames").rglob("*"))
     for k in range(3):
-        assert (recorded / f"frames/episode_{k}/actions.json").read_text() == \
-               (parallel / f"frames/episode_{k}/actions.json").read_text()
+        assert (recorded / f"frames/episode_{k}/actions.json").read_text() == (
+            parallel / f"frames/episode_{k}/actions.json"
+        ).read_text()
     assert not [p.name for p in parallel.iterdir() if p.name.startswith(".")]  # no shards or temporaries left
 
 
@@ -183,13 +186,17 @@ def test_png_export_matches_the_hdf5_frames_and_actions(recorded):
             for t in range(n + 1):
                 np.testing.assert_array_equal(read_frame(frame_path(recorded / "frames", k, t)), f["frames"][first + t])
             meta = json.loads((recorded / f"frames/episode_{k}/actions.json").read_text())
-            assert meta["actions"] == f["actions"][first:first + n].tolist()
+            assert meta["actions"] == f["actions"][first : first + n].tolist()
             assert meta["agent"] == table["agent"][k] and meta["seed"] == table["seed"][k]
 
 
 def start_record(params_file: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([str(PYTHON), "-m", "stages.cli", "record", "--params", str(params_file),
-                             "--out-dir", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [str(PYTHON), "-m", "stages.cli", "record", "--params", str(params_file), "--out-dir", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for_recording(out: Path, proc: subprocess.Popen) -> None:
@@ -200,13 +207,17 @@ def wait_for_recording(out: Path, proc: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, num_envs", [(signal.SIGINT, 1), (signal.SIGKILL, 1), (signal.SIGTERM, 2)])
 def test_interrupted_record_leaves_the_previous_dataset_or_none(tmp_path, signum, num_envs):
-    params_file = write_params(tmp_path / "params.yaml", tiny_params(
-        env={"num_envs": num_envs}, record={"episodes": 4, "percent_random": 100, "max_episode_steps": 0}))
+    params_file = write_params(
+        tmp_path / "params.yaml",
+        tiny_params(env={"num_envs": num_envs}, record={"episodes": 4, "percent_random": 100, "max_episode_steps": 0}),
+    )
     previous = tmp_path / "previous"
-    record(tiny_params(record={"episodes": 1, "percent_random": 100, "max_episode_steps": 5}), Path("none.pt"),
-           previous)
+    record(
+        tiny_params(record={"episodes": 1, "percent_random": 100, "max_episode_steps": 5}), Path("none.pt"), previous
+    )
     before = file_hash(previous / "gameplay.h5")
 
     for out in (previous, tmp_path / "fresh"):
@@ -227,21 +238,32 @@ def test_interrupted_record_leaves_the_previous_dataset_or_none(tmp_path, signum
             assert visible == []
 
 
+@pytest.mark.slow
 def test_a_failing_worker_fails_the_recording_and_leaves_the_previous_one(tmp_path):
     """Workers whose shards outgrow RLIMIT_FSIZE (as on a full disk): the recording fails with the workers' own
     error, and the previous dataset and videos stay as they were, with no temporaries left."""
     out = tmp_path / "out"
     record(tiny_params(record={"episodes": 1, "percent_random": 100, "max_episode_steps": 5}), Path("none.pt"), out)
     before = file_hash(out / "gameplay.h5")
-    params_file = write_params(tmp_path / "params.yaml", tiny_params(
-        env={"num_envs": 2}, record={"episodes": 3, "percent_random": 100, "max_episode_steps": 100, "video_scale": 1}))
+    params_file = write_params(
+        tmp_path / "params.yaml",
+        tiny_params(
+            env={"num_envs": 2},
+            record={"episodes": 3, "percent_random": 100, "max_episode_steps": 100, "video_scale": 1},
+        ),
+    )
     limit = 64 * 1024  # above the new dataset's header, below an episode's shard (about 2 KB a row)
 
     def small_files() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    proc = subprocess.run([str(PYTHON), "-m", "stages.cli", "record", "--params", str(params_file), "--out-dir",
-                           str(out)], capture_output=True, text=True, preexec_fn=small_files, timeout=120)
+    proc = subprocess.run(
+        [str(PYTHON), "-m", "stages.cli", "record", "--params", str(params_file), "--out-dir", str(out)],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_files,
+        timeout=120,
+    )
     assert proc.returncode == 1 and "File too large" in " ".join(proc.stderr.split()), proc.stderr  # however wrapped
     assert sorted(p.name for p in out.iterdir()) == ["gameplay.h5", "videos"]
     assert file_hash(out / "gameplay.h5") == before
@@ -252,12 +274,15 @@ def invoke(args: list[str], params_file: Path):
     return CliRunner().invoke(app, ["record", "--params", str(params_file), *args])
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--episodes", "0"], "record.episodes = 0: must be an integer > 0"),
-    (["--episodes", "-3"], "record.episodes = -3: must be an integer > 0"),
-    (["--percent-random", "150"], "record.percent_random = 150.0: must be a number >= 0.0 and <= 100.0"),
-    (["--percent-random", "50", "--checkpoint", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--episodes", "0"], "record.episodes = 0: must be an integer > 0"),
+        (["--episodes", "-3"], "record.episodes = -3: must be an integer > 0"),
+        (["--percent-random", "150"], "record.percent_random = 150.0: must be a number >= 0.0 and <= 100.0"),
+        (["--percent-random", "50", "--checkpoint", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
+    ],
+)
 def test_bad_inputs_exit_2_with_one_line(tmp_path, args, message):
     result = invoke([*args, "--out-dir", str(tmp_path / "out")], write_params(tmp_path / "p.yaml", tiny_params()))
     assert result.exit_code == 2, result.output
@@ -267,8 +292,9 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path, args, message):
 
 def test_all_random_needs_no_checkpoint(tmp_path):
     params_file = write_params(tmp_path / "p.yaml", tiny_params(record={"episodes": 1, "max_episode_steps": 5}))
-    result = invoke(["--percent-random", "100", "--checkpoint", "missing.pt", "--out-dir", str(tmp_path / "out")],
-                    params_file)
+    result = invoke(
+        ["--percent-random", "100", "--checkpoint", "missing.pt", "--out-dir", str(tmp_path / "out")], params_file
+    )
     assert result.exit_code == 0, result.output
     assert "1 random + 0 trained" in result.stderr
     assert episodes_of(tmp_path / "out/gameplay.h5")["agent"].tolist() == ["random"]

@@ -129,7 +129,9 @@ def test_streams_stepped_together_never_share_a_stack(kind):
     replay.start(np.stack([encode(0, 0, i) for i in lengths]))
     for t in range(steps):
         columns = list(zip(*(events[i][t] for i in lengths)))
-        replay.step(*(np.array(c) for c in columns[:3]), np.stack(columns[3]), np.array(columns[4]), np.array(columns[5]))
+        replay.step(
+            *(np.array(c) for c in columns[:3]), np.stack(columns[3]), np.array(columns[4]), np.array(columns[5])
+        )
     seen = set()
     for _ in range(40):
         seen |= check_batch(replay)
@@ -147,8 +149,10 @@ def test_streams_stepped_together_never_share_a_stack(kind):
 
 def test_frames_kept_on_a_torch_device_give_the_same_batches_as_host_frames():
     """DeviceFrames (here on the CPU device; on a GPU in training) gathers the same stacks as the NumPy store."""
-    host, device = (make_replay("per", 60, K, (1, 3), alpha=0.6, priority_eps=1e-6, seed=3, n_step=2,
-                                storage=storage) for storage in (None, torch.device("cpu")))
+    host, device = (
+        make_replay("per", 60, K, (1, 3), alpha=0.6, priority_eps=1e-6, seed=3, n_step=2, storage=storage)
+        for storage in (None, torch.device("cpu"))
+    )
     for replay in (host, device):
         play(replay, [9, 4, 13, 7, 30])
     for _ in range(5):
@@ -203,8 +207,15 @@ def test_frame_storage_does_not_grow_with_the_stack_depth():
     sizes = {}
     for k in (4, 8):
         replay = make_replay("per", 1_000_000, k, (84, 84), alpha=0.6, priority_eps=1e-6, seed=0)
-        arrays = [replay.frames, replay.episode_step, replay.actions, replay.rewards, replay.terminals,
-                  replay.sampler.valid, *replay.sampler.tree.levels]
+        arrays = [
+            replay.frames,
+            replay.episode_step,
+            replay.actions,
+            replay.rewards,
+            replay.terminals,
+            replay.sampler.valid,
+            *replay.sampler.tree.levels,
+        ]
         sizes[k] = sum(a.nbytes for a in arrays)
         del replay, arrays
     assert sizes[4] == sizes[8] < 7.5e9

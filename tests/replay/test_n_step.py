@@ -24,11 +24,11 @@ def test_n_step_returns_by_hand_at_and_across_episode_ends():
         replay_step(replay, 0, reward, terminal=False, next_frame=frame(101 + step), episode_over=step == 1)
     assert len(replay) == 6
     returns, last, discounts = replay.n_step_returns(np.arange(5, dtype=np.int64))
-    rows_first = [0, 1, 2, 3]     # episode 0 occupies rows 0..4 (row 4: its final observation)
+    rows_first = [0, 1, 2, 3]  # episode 0 occupies rows 0..4 (row 4: its final observation)
     np.testing.assert_allclose(returns[rows_first], [1 + 1 + 1, 2 + 2 + 2, 4 + 4, 8])
     np.testing.assert_allclose(discounts[rows_first], [0.125, 0.0, 0.0, 0.0])  # a game-over within n cuts bootstrapping
     np.testing.assert_array_equal(last[rows_first], [2, 3, 3, 3])
-    returns, last, discounts = replay.n_step_returns(np.array([5, 6]))   # episode 1: rows 5, 6, final row 7
+    returns, last, discounts = replay.n_step_returns(np.array([5, 6]))  # episode 1: rows 5, 6, final row 7
     np.testing.assert_allclose(returns, [16 + 16, 32])
     np.testing.assert_allclose(discounts, [0.25, 0.5])  # truncation still bootstraps, from the final observation
     batch = replay.sample(64)

@@ -26,16 +26,28 @@ def test_double_dqn_target_by_hand():
 def tiny_batch(weights: np.ndarray) -> Batch:
     rng = np.random.default_rng(0)
     n = len(weights)
-    return Batch(indices=np.arange(n), states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
-                 actions=rng.integers(0, 3, n), rewards=rng.standard_normal(n).astype(np.float32),
-                 next_states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
-                 discounts=np.full(n, 0.99, np.float32), weights=weights.astype(np.float32))
+    return Batch(
+        indices=np.arange(n),
+        states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
+        actions=rng.integers(0, 3, n),
+        rewards=rng.standard_normal(n).astype(np.float32),
+        next_states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
+        discounts=np.full(n, 0.99, np.float32),
+        weights=weights.astype(np.float32),
+    )
 
 
 def agent() -> DQNAgent:
     torch.manual_seed(0)
-    return DQNAgent(frame_stack=4, num_actions=3, screen_size=84, lr=1e-3, adam_eps=1e-8,
-                    max_grad_norm=1.0, device=torch.device("cpu"))
+    return DQNAgent(
+        frame_stack=4,
+        num_actions=3,
+        screen_size=84,
+        lr=1e-3,
+        adam_eps=1e-8,
+        max_grad_norm=1.0,
+        device=torch.device("cpu"),
+    )
 
 
 def test_zero_importance_weights_leave_the_network_unchanged():
@@ -54,9 +66,15 @@ def test_an_update_reports_td_errors_and_leaves_the_target_network_alone():
     target_before = [p.detach().clone() for p in learner.target.parameters()]
     with torch.no_grad():
         q = learner.online(torch.as_tensor(batch.states)).gather(1, torch.as_tensor(batch.actions)[:, None]).squeeze(1)
-        expected_td = double_dqn_targets(learner.online(torch.as_tensor(batch.next_states)),
-                                         learner.target(torch.as_tensor(batch.next_states)),
-                                         torch.as_tensor(batch.rewards), torch.as_tensor(batch.discounts)) - q
+        expected_td = (
+            double_dqn_targets(
+                learner.online(torch.as_tensor(batch.next_states)),
+                learner.target(torch.as_tensor(batch.next_states)),
+                torch.as_tensor(batch.rewards),
+                torch.as_tensor(batch.discounts),
+            )
+            - q
+        )
     stats = learner.update(batch)
     np.testing.assert_allclose(stats.td_errors, expected_td.numpy(), rtol=1e-5, atol=1e-6)
     for old, new in zip(target_before, learner.target.parameters()):

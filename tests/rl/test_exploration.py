@@ -44,10 +44,15 @@ def test_rnd_bonus_falls_on_a_repeated_observation_and_stays_high_on_a_new_one()
 
 def random_batch(n: int = 16) -> Batch:
     rng = np.random.default_rng(1)
-    return Batch(indices=np.arange(n), states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
-                 actions=rng.integers(0, 3, n), rewards=rng.choice([-1.0, 0.0, 1.0], n).astype(np.float32),
-                 next_states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
-                 discounts=np.full(n, 0.99, np.float32), weights=np.ones(n, np.float32))
+    return Batch(
+        indices=np.arange(n),
+        states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
+        actions=rng.integers(0, 3, n),
+        rewards=rng.choice([-1.0, 0.0, 1.0], n).astype(np.float32),
+        next_states=rng.integers(0, 256, (n, 4, 84, 84), dtype=np.uint8),
+        discounts=np.full(n, 0.99, np.float32),
+        weights=np.ones(n, np.float32),
+    )
 
 
 def test_the_exploitation_agent_learns_from_the_extrinsic_reward_alone():
@@ -69,12 +74,21 @@ def test_the_exploitation_agent_learns_from_the_extrinsic_reward_alone():
     assert any(moved)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode, logged", [("boltzmann", "temperature"), ("rnd", "intrinsic_reward")])
 def test_a_short_real_training_run_in_each_exploration_mode(tmp_path, mode, logged):
     from pipeline.train.trainer import train
 
-    params = tiny_params(train={"exploration": mode, "steps": 200, "learning_starts": 100, "dueling": True,
-                                "n_step": 1 if mode == "rnd" else 3, "gradient_steps": 2})
+    params = tiny_params(
+        train={
+            "exploration": mode,
+            "steps": 200,
+            "learning_starts": 100,
+            "dueling": True,
+            "n_step": 1 if mode == "rnd" else 3,
+            "gradient_steps": 2,
+        }
+    )
     model = train(params, tmp_path)
     data = torch.load(model, weights_only=True)
     # gradient_steps 2: two Adam steps at each of steps 100, 104, ..., 200 (26 training steps)

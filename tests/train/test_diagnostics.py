@@ -21,8 +21,16 @@ from pipeline.train.diagnostics import (
 from pipeline.train.log import SNAPSHOT_SIZE, TrainingLog
 from stages.cli import app
 
-TITLES = ["Episode return", "Loss", "Mean Q", "Mean |TD error|", "Exploration", "PER beta", "PER priorities",
-          "PER importance weights"]
+TITLES = [
+    "Episode return",
+    "Loss",
+    "Mean Q",
+    "Mean |TD error|",
+    "Exploration",
+    "PER beta",
+    "PER priorities",
+    "PER importance weights",
+]
 SNAPSHOT_STEPS = [50, 100, 150, 200, 250, 300]
 
 
@@ -63,8 +71,12 @@ def test_a_real_run_gets_one_png_with_every_panel(live_dir):
     assert [len(ax.lines[0].get_xdata()) for ax in axes[1:6]] == [3, 3, 3, 3, 3]  # logged at steps 100, 200, 300
     assert axes[4].get_ylabel() == "epsilon"
     for ax in axes[6:]:  # a few snapshots spread over training, the first and the last among them
-        assert [t.get_text().split(" (")[0] for t in ax.get_legend().get_texts()] == \
-               ["step 50", "step 150", "step 200", "step 300"]
+        assert [t.get_text().split(" (")[0] for t in ax.get_legend().get_texts()] == [
+            "step 50",
+            "step 150",
+            "step 200",
+            "step 300",
+        ]
 
 
 def test_weights_of_a_snapshot_are_n_p_to_the_minus_beta_over_their_max(tmp_path):
@@ -73,7 +85,7 @@ def test_weights_of_a_snapshot_are_n_p_to_the_minus_beta_over_their_max(tmp_path
     [snapshot] = read_snapshots(tmp_path)
     by_definition = (len(priorities) * priorities / priorities.sum()) ** -beta
     np.testing.assert_allclose(snapshot.weights, by_definition / by_definition.max())
-    np.testing.assert_allclose(snapshot.weights, [1.0, 2 ** -0.5, 0.5, 8 ** -0.5])
+    np.testing.assert_allclose(snapshot.weights, [1.0, 2**-0.5, 0.5, 8**-0.5])
     assert snapshot.step == 7 and snapshot.beta == beta
 
 

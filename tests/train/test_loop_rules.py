@@ -18,8 +18,9 @@ def test_reward_shaping_penalises_learning_rewards_only_as_asked():
 
 
 def test_prefill_acts_uniformly_at_random_then_the_learner_takes_over():
-    t = tiny_params(train={"prefill_steps": 1000, "epsilon_start": 0.0, "epsilon_end": 0.0,
-                           "epsilon_decay": "linear"}).train
+    t = tiny_params(
+        train={"prefill_steps": 1000, "epsilon_start": 0.0, "epsilon_end": 0.0, "epsilon_decay": "linear"}
+    ).train
     torch.manual_seed(0)
     from pipeline.rl.exploration.epsilon import EpsilonGreedy
 
@@ -27,13 +28,15 @@ def test_prefill_acts_uniformly_at_random_then_the_learner_takes_over():
     states = np.zeros((2, 4, 84, 84), np.uint8)
     rng = np.random.default_rng(0)
     during = {int(a) for step in range(100) for a in choose_actions(learner, states, step, 0, rng, t.prefill_steps, 4)}
-    after = {int(a) for step in range(25) for a in choose_actions(learner, states, 1000 + step, 0, rng, t.prefill_steps, 4)}
+    after = {
+        int(a) for step in range(25) for a in choose_actions(learner, states, 1000 + step, 0, rng, t.prefill_steps, 4)
+    }
     assert during == {0, 1, 2, 3}
     assert len(after) == 1  # greedy on a constant state
 
 
 def test_periodic_work_is_counted_however_far_a_step_moves():
-    """due() counts the multiples of the interval (from `start`) passed, as per-step `step % interval == 0` checks would."""
+    """due() counts the multiples of the interval (from `start`) passed, as per-step `step % interval == 0` would."""
     rng = np.random.default_rng(0)
     step, counted = 0, 0
     while step < 1_000:

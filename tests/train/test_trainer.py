@@ -22,6 +22,8 @@ from pipeline.rl.schedules import beta_at, epsilon_at
 from stages.cli import app
 from tests.helpers import tiny_params, write_params
 
+pytestmark = pytest.mark.slow  # every test here trains, records or runs a subprocess
+
 VERSIONS = {"pipeline", "torch", "gymnasium", "ale_py", "numpy"}
 
 
@@ -73,8 +75,9 @@ def test_resume_continues_at_the_checkpointed_step_with_its_optimizer_and_schedu
     at_400 = load(out / "checkpoints" / "step_0000000400.pt")
     t = tiny_params().train
     assert at_400["beta"] == pytest.approx(beta_at(400, t.beta0, 420, t.learning_starts))
-    assert at_400["exploration"]["epsilon"] == pytest.approx(epsilon_at(400, t.epsilon_start, t.epsilon_end,
-                                                         t.epsilon_decay_steps, t.epsilon_decay))
+    assert at_400["exploration"]["epsilon"] == pytest.approx(
+        epsilon_at(400, t.epsilon_start, t.epsilon_end, t.epsilon_decay_steps, t.epsilon_decay)
+    )
     assert logged_steps(out, "train/epsilon") == [100, 200, 300, 400]  # no step logged twice
 
 
@@ -92,17 +95,55 @@ def test_resume_refuses_a_checkpoint_trained_with_other_params(trained_dir, tmp_
 
 # a value for every env and train key, each different from the tiny params.yaml, chosen for a fast run
 FLAG_VALUES = {
-    "game": "MsPacman", "frame_stack": 8, "frameskip": 3, "noop_max": 5, "sticky_action_prob": 0.0,
-    "terminal_on_life_loss": True, "max_episode_frames": 3_000, "screen_size": 64, "mode": 2, "difficulty": 0, "num_envs": 2,
-    "steps": 120, "replay": "uniform", "capacity": 500, "batch_size": 16, "learning_starts": 40,
-    "train_frequency": 2, "target_update_interval": 30, "gamma": 0.95, "lr": 1e-4, "adam_eps": 1e-5,
-    "max_grad_norm": 5.0, "clip_rewards": False, "epsilon_start": 0.9, "epsilon_end": 0.2,
-    "epsilon_decay": "linear", "epsilon_decay_steps": 100, "alpha": 0.5, "beta0": 0.5, "priority_eps": 1e-3,
-    "device": "cpu", "checkpoint_interval": 60, "keep_checkpoints": 1, "log_interval": 30,
-    "exploration": "boltzmann", "temperature_start": 2.0, "temperature_end": 0.1, "temperature_decay": 0.9,
-    "rnd_alpha_start": 0.3, "rnd_alpha_end": 0.1, "rnd_alpha_decay_steps": 50, "rnd_lr": 1e-3,
-    "living_penalty": 0.01, "life_loss_penalty": 0.5, "dueling": True, "compile": False,
-    "gradient_steps": 2, "prefill_steps": 10, "n_step": 2,
+    "game": "MsPacman",
+    "frame_stack": 8,
+    "frameskip": 3,
+    "noop_max": 5,
+    "sticky_action_prob": 0.0,
+    "terminal_on_life_loss": True,
+    "max_episode_frames": 3_000,
+    "screen_size": 64,
+    "mode": 2,
+    "difficulty": 0,
+    "num_envs": 2,
+    "steps": 120,
+    "replay": "uniform",
+    "capacity": 500,
+    "batch_size": 16,
+    "learning_starts": 40,
+    "train_frequency": 2,
+    "target_update_interval": 30,
+    "gamma": 0.95,
+    "lr": 1e-4,
+    "adam_eps": 1e-5,
+    "max_grad_norm": 5.0,
+    "clip_rewards": False,
+    "epsilon_start": 0.9,
+    "epsilon_end": 0.2,
+    "epsilon_decay": "linear",
+    "epsilon_decay_steps": 100,
+    "alpha": 0.5,
+    "beta0": 0.5,
+    "priority_eps": 1e-3,
+    "device": "cpu",
+    "checkpoint_interval": 60,
+    "keep_checkpoints": 1,
+    "log_interval": 30,
+    "exploration": "boltzmann",
+    "temperature_start": 2.0,
+    "temperature_end": 0.1,
+    "temperature_decay": 0.9,
+    "rnd_alpha_start": 0.3,
+    "rnd_alpha_end": 0.1,
+    "rnd_alpha_decay_steps": 50,
+    "rnd_lr": 1e-3,
+    "living_penalty": 0.01,
+    "life_loss_penalty": 0.5,
+    "dueling": True,
+    "compile": False,
+    "gradient_steps": 2,
+    "prefill_steps": 10,
+    "n_step": 2,
 }
 
 
@@ -141,12 +182,15 @@ def test_every_train_flag_overrides_params_yaml_on_mspacman(tmp_path):
 def train_until_interrupted(tmp_path: Path, num_envs: int = 1):
     """Start `pipeline train` in its own process group and send the group SIGINT, as a terminal's Ctrl-C does,
     once its first periodic checkpoint is on disk."""
-    params = write_params(tmp_path / "params.yaml", tiny_params(train={"steps": 100_000, "checkpoint_interval": 25},
-                                                                env={"num_envs": num_envs}))
+    params = write_params(
+        tmp_path / "params.yaml",
+        tiny_params(train={"steps": 100_000, "checkpoint_interval": 25}, env={"num_envs": num_envs}),
+    )
     out = tmp_path / "models"
     command = [str(Path(sys.executable).with_name("pipeline")), "train", "--params", str(params), "--out-dir", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while not periodic_checkpoints(out / "checkpoints") and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -11,8 +11,17 @@ from pipeline.rl.dqn import DQNAgent
 
 
 def make_agent(t: TrainParams, frame_stack: int, num_actions: int, screen_size: int, device: torch.device) -> DQNAgent:
-    return DQNAgent(frame_stack, num_actions, screen_size, t.lr, t.adam_eps, t.max_grad_norm, device,
-                    dueling=t.dueling, compile=t.compile)
+    return DQNAgent(
+        frame_stack,
+        num_actions,
+        screen_size,
+        t.lr,
+        t.adam_eps,
+        t.max_grad_norm,
+        device,
+        dueling=t.dueling,
+        compile=t.compile,
+    )
 
 
 class Learner:

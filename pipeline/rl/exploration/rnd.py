@@ -43,9 +43,15 @@ class RNDExploration(Learner):
         explore = self.explorer.update(batch, rewards=(1 - alpha) * batch.rewards + alpha * intrinsic)
         exploit = self.agent.update(batch)
         rnd_loss = self.rnd.train(newest)
-        metrics = {"loss": exploit.loss, "mean_q": exploit.mean_q, "explorer_loss": explore.loss,
-                   "explorer_mean_q": explore.mean_q, "rnd_loss": rnd_loss,
-                   "intrinsic_reward": float(intrinsic.mean()), "extrinsic_reward": float(batch.rewards.mean())}
+        metrics = {
+            "loss": exploit.loss,
+            "mean_q": exploit.mean_q,
+            "explorer_loss": explore.loss,
+            "explorer_mean_q": explore.mean_q,
+            "rnd_loss": rnd_loss,
+            "intrinsic_reward": float(intrinsic.mean()),
+            "extrinsic_reward": float(batch.rewards.mean()),
+        }
         return metrics, np.maximum(np.abs(explore.td_errors), np.abs(exploit.td_errors))
 
     def sync_target(self) -> None:
