@@ -17,11 +17,21 @@ import typer
 from rich.console import Console
 
 from pipeline.config.errors import InputError
+from pipeline.config.layout import TrainLayout
 from pipeline.config.params import SECTIONS, field_docs, load_params
 from pipeline.core.signals import Interrupted
 
 console = Console(stderr=True)
 PARAMS_FILE = Path("params.yaml")
+
+
+def chosen_model(checkpoint: Path | None, model: str) -> tuple[Path, str]:
+    """The checkpoint a stage plays and the name it goes by: the file given with --checkpoint (by its file name), or
+    the training run's best.pt or dqn.pt as the stage's `model` param says."""
+    if checkpoint is not None:
+        return checkpoint, checkpoint.name
+    layout = TrainLayout()
+    return (layout.best if model == "best" else layout.model), model
 
 
 @contextlib.contextmanager

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
-from pipeline.config.layout import EvalLayout, TrainLayout
+from pipeline.config.layout import EvalLayout
 from pipeline.config.params import Params
 from pipeline.evaluate.run import evaluate
-from stages.common import console, with_params
+from stages.common import chosen_model, console, with_params
 
 DEFAULT = EvalLayout()
 
@@ -17,7 +18,9 @@ DEFAULT = EvalLayout()
 @with_params("env", "evaluate")
 def evaluate_command(
     params: Params,
-    checkpoint: Path = typer.Option(TrainLayout().model, "--checkpoint", help="trained model to evaluate"),
+    checkpoint: Optional[Path] = typer.Option(
+        None, "--checkpoint", help="checkpoint to evaluate (default: models/best.pt or models/dqn.pt, by --model)"
+    ),
     metrics: Path = typer.Option(DEFAULT.metrics, "--metrics", help="summary statistics (DVC metrics)"),
     episodes_csv: Path = typer.Option(
         DEFAULT.episodes, "--episodes-csv", help="per-episode returns and lengths of both agents (DVC plots)"
@@ -25,4 +28,5 @@ def evaluate_command(
     plot: Path = typer.Option(DEFAULT.plot, "--plot", help="both agents' score distributions"),
 ) -> None:
     """Play evaluate.episodes episodes with the trained agent and the random agent on the same seeds; report scores."""
-    evaluate(params, checkpoint, EvalLayout(metrics, episodes_csv, plot), console=console)
+    path, model = chosen_model(checkpoint, params.evaluate.model)
+    evaluate(params, path, EvalLayout(metrics, episodes_csv, plot), console=console, model=model)

@@ -4,22 +4,27 @@ and, with --png, data/frames/."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
-from pipeline.config.layout import RecordLayout, TrainLayout
+from pipeline.config.layout import RecordLayout
 from pipeline.config.params import Params
 from pipeline.record.run import record
-from stages.common import console, with_params
+from stages.common import chosen_model, console, with_params
 
 
 @with_params("env", "record")
 def record_command(
     params: Params,
-    checkpoint: Path = typer.Option(
-        TrainLayout().model, "--checkpoint", help="trained model (read only when trained episodes are asked for)"
+    checkpoint: Optional[Path] = typer.Option(
+        None,
+        "--checkpoint",
+        help="checkpoint of the trained agent (default: models/best.pt or models/dqn.pt, by --model); read only when "
+        "trained episodes are asked for",
     ),
     out_dir: Path = typer.Option(RecordLayout().root, "--out-dir", help="folder for gameplay.h5, videos/ and frames/"),
 ) -> None:
     """Record gameplay: record.percent_random % of the episodes by a random agent, the rest by the trained agent."""
-    record(params, checkpoint, out_dir, console=console)
+    path, model = chosen_model(checkpoint, params.record.model)
+    record(params, path, out_dir, console=console, model=model)

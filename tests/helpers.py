@@ -25,6 +25,8 @@ TINY = {
         "checkpoint_interval": 100,
         "epsilon_decay_steps": 300,
         "device": "cpu",
+        "eval_interval": 100,
+        "eval_episodes": 2,
     },
     "evaluate": {"episodes": 2},
     "record": {"episodes": 3, "percent_random": 34, "max_episode_steps": 40, "video_scale": 2},

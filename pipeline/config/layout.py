@@ -24,6 +24,11 @@ class TrainLayout:
         return self.root / "dqn.pt"
 
     @property
+    def best(self) -> Path:
+        """The network that scored best in the evaluations during training (the final one included)."""
+        return self.root / "best.pt"
+
+    @property
     def checkpoints(self) -> Path:
         return self.root / "checkpoints"
 

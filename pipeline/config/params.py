@@ -97,6 +97,12 @@ class TrainParams:
         0.0, "subtracted from the learning reward of a step that loses a life; 0 turns it off", ge=0.0
     )
     dueling: bool = spec(False, "dueling head: Q = V + A - mean(A)")
+    network: str = spec(
+        "nature",
+        "Q-network torso: nature (Mnih et al. 2015: 3 convolutions, 512 hidden units) or der (Data-Efficient Rainbow, "
+        "van Hasselt et al. 2019: two 5x5 convolutions at stride 5, 256 hidden units, about 5x fewer multiply-adds)",
+        choices=("nature", "der"),
+    )
     compile: bool = spec(
         False, "torch.compile the networks (falls back to eager with a warning where it cannot compile)"
     )
@@ -114,10 +120,28 @@ class TrainParams:
     checkpoint_interval: int = spec(100_000, "agent steps between periodic checkpoints", gt=0)
     keep_checkpoints: int = spec(3, "periodic checkpoints kept on disk (the newest ones)", gt=0)
     log_interval: int = spec(1_000, "agent steps between logged training metrics", gt=0)
+    eval_interval: int = spec(
+        250_000,
+        "agent steps between evaluations of the current network during training (train.eval_episodes episodes at "
+        "evaluate.epsilon); the best evaluated network is kept as best.pt, and the final one is always evaluated",
+        gt=0,
+    )
+    eval_episodes: int = spec(
+        10,
+        "episodes per evaluation during training, on seeds of their own (the same at every evaluation, and apart "
+        "from those of `pipeline evaluate`)",
+        gt=0,
+    )
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
+    model: str = spec(
+        "best",
+        "which trained model to evaluate: best (the best evaluation during training, models/best.pt) or final "
+        "(the last step's, models/dqn.pt); --checkpoint names any other file",
+        choices=("best", "final"),
+    )
     episodes: int = spec(30, "episodes played by each agent (trained and random)", gt=0)
     epsilon: float = spec(
         0.05,
@@ -129,6 +153,12 @@ class EvaluateParams:
 
 @dataclass(frozen=True)
 class RecordParams:
+    model: str = spec(
+        "best",
+        "which trained model to record with: best (the best evaluation during training, models/best.pt) or final "
+        "(the last step's, models/dqn.pt); --checkpoint names any other file",
+        choices=("best", "final"),
+    )
     episodes: int = spec(20, "episodes to record", gt=0)
     percent_random: float = spec(
         30.0, "share of episodes played by the uniformly random agent, in percent", ge=0.0, le=100.0

@@ -11,7 +11,7 @@ from dataclasses import dataclass, make_dataclass
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: episode columns source and checkpoint_step
 FRAME_SHAPE = (210, 160, 3)
 AGENT_KINDS = ("random", "trained")
 NO_ACTION = -1  # the action of an episode's final row, where no step is taken
@@ -71,7 +71,17 @@ EPISODE_COLUMNS: tuple[Field, ...] = (
     Field("agent", "S7", (), "who played: 'random' or 'trained' (ASCII)"),
     Field("seed", "int64", (), "environment reset seed and action-RNG seed, derive_seed(seed, 'record-episode', id)"),
     Field("checkpoint_hash", "S64", (), "SHA-256 of the checkpoint that played (ASCII hex); empty for random episodes"),
+    Field(
+        "source",
+        "S32",
+        (),
+        "who played, by name (ASCII): 'random', or the trained model ('best', 'final', or the "
+        "file name of a checkpoint given with --checkpoint)",
+    ),
+    Field("checkpoint_step", "int64", (), "training step of the checkpoint that played; -1 for random episodes"),
 )
+# the columns the writer works out itself; the others are given for each episode
+COMPUTED_COLUMNS = ("first_row", "length", "return")
 
 # One row as playing produces it, with one attribute per row field (row.frames is that row's screen, row.actions its
 # action): generated from ROW_FIELDS, so a field added there must be given wherever a Row is built.

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 
 from pipeline.data.reader import read_episodes
-from pipeline.data.schema import EPISODE_COLUMNS, FORMAT_VERSION, ROW_FIELDS, Row
+from pipeline.data.schema import COMPUTED_COLUMNS, EPISODE_COLUMNS, FORMAT_VERSION, ROW_FIELDS, Row
 
 FLUSH_ROWS = 256  # rows buffered in memory before they are written (bounded memory for 27,000-step episodes)
 SCALAR_CHUNK = 4096  # rows per chunk of the one-value-per-row datasets; images are one per chunk
@@ -51,17 +51,18 @@ class GameplayWriter:
         if len(self.pending) >= FLUSH_ROWS:
             self._flush()
 
-    def end_episode(self, episode_id: int, agent: str, seed: int, checkpoint_hash: str) -> dict[str, Any]:
-        """Close the episode whose rows were just added (its final state included); returns its table row."""
+    def end_episode(self, **columns: Any) -> dict[str, Any]:
+        """Close the episode whose rows were just added (its final state included) with its table columns (every
+        column of EPISODE_COLUMNS but the computed ones); returns its table row."""
+        given = {c.name for c in EPISODE_COLUMNS} - set(COMPUTED_COLUMNS)
+        if set(columns) != given:
+            raise TypeError(f"end_episode takes the columns {sorted(given)}, got {sorted(columns)}")
         self._flush()
         entry = {
-            "id": episode_id,
+            **columns,
             "first_row": self.episode_start,
             "length": self.rows - self.episode_start - 1,
             "return": self.episode_return,
-            "agent": agent,
-            "seed": seed,
-            "checkpoint_hash": checkpoint_hash,
         }
         self.episodes.append(entry)
         self.episode_start, self.episode_return = self.rows, 0.0

@@ -13,7 +13,6 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-import gymnasium as gym
 import numpy as np
 from rich.console import Console
 from rich.progress import Progress, TaskID
@@ -21,7 +20,6 @@ from rich.progress import Progress, TaskID
 from pipeline.config.layout import EvalLayout
 from pipeline.config.params import Params
 from pipeline.core.seeding import derive_seed
-from pipeline.data.schema import NO_ACTION
 from pipeline.envs.atari import action_meanings, make_env
 from pipeline.evaluate.report import (
     EpisodeResult,
@@ -32,8 +30,8 @@ from pipeline.evaluate.report import (
     write_metrics,
 )
 from pipeline.evaluate.scores import human_normalised
-from pipeline.play.episode import play_rows
-from pipeline.play.policies import RandomPolicy, TrainedPolicy, check_env_matches, load_policy
+from pipeline.play.episode import play_episode
+from pipeline.play.policies import RandomPolicy, check_env_matches, load_policy
 from pipeline.play.pool import play_episodes
 
 AGENTS = ("trained", "random")
@@ -42,24 +40,6 @@ AGENTS = ("trained", "random")
 def episode_seed(seed: int, episode: int) -> int:
     """The seed of evaluation episode `episode`, shared by both agents."""
     return derive_seed(seed, "evaluate-episode", episode)
-
-
-def play_episode(
-    env: gym.Env,
-    policy: TrainedPolicy | RandomPolicy,
-    frame_stack: int,
-    seed: int,
-    epsilon: float,
-    on_step: Callable[[], None],
-) -> tuple[float, int, bool]:
-    """Play one episode to game over or the frame cap; return (raw return, agent steps, truncated)."""
-    score, length, truncated = 0.0, 0, False
-    for row in play_rows(env, policy, frame_stack, seed, epsilon):
-        if row.actions == NO_ACTION:
-            break
-        score, length, truncated = score + row.rewards, length + 1, row.truncated and not row.terminated
-        on_step()
-    return score, length, truncated
 
 
 class EvaluationPlayer:
@@ -152,8 +132,11 @@ def summarise(results: list[EpisodeResult], game: str) -> dict[str, dict[str, fl
     return summary
 
 
-def evaluate(params: Params, checkpoint: Path, outputs: EvalLayout, console: Console | None = None) -> dict:
-    """Play, summarise, write the metrics JSON, the per-episode CSV and the score plot; return the metrics."""
+def evaluate(
+    params: Params, checkpoint: Path, outputs: EvalLayout, console: Console | None = None, model: str | None = None
+) -> dict:
+    """Play, summarise, write the metrics JSON, the per-episode CSV and the score plot; return the metrics.
+    `model` names the checkpoint in the metrics (evaluate.model by default)."""
     console = console or Console(stderr=True)
     policy = load_policy(checkpoint)
     check_env_matches(policy, params.env)
@@ -162,6 +145,7 @@ def evaluate(params: Params, checkpoint: Path, outputs: EvalLayout, console: Con
         "game": params.env.game,
         "episodes": params.evaluate.episodes,
         "epsilon": params.evaluate.epsilon,
+        "model": model or params.evaluate.model,
         "checkpoint_step": policy.step,
         **summarise(results, params.env.game),
     }

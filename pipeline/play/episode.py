@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import gymnasium as gym
 import numpy as np
@@ -55,3 +55,21 @@ def play_rows(
             )
             return
         state = stacker.push(obs[None], restarted=NOT_RESTARTED)
+
+
+def play_episode(
+    env: gym.Env,
+    policy: TrainedPolicy | RandomPolicy,
+    frame_stack: int,
+    seed: int,
+    epsilon: float,
+    on_step: Callable[[], None],
+) -> tuple[float, int, bool]:
+    """Play one episode to game over or the frame cap; return (raw return, agent steps, truncated)."""
+    score, length, truncated = 0.0, 0, False
+    for row in play_rows(env, policy, frame_stack, seed, epsilon):
+        if row.actions == NO_ACTION:
+            break
+        score, length, truncated = score + row.rewards, length + 1, row.truncated and not row.terminated
+        on_step()
+    return score, length, truncated

@@ -14,12 +14,13 @@ from pipeline.core.hashing import file_hash
 from pipeline.rl.acting import act_epsilon_greedy
 from pipeline.rl.checkpoint import load_checkpoint
 from pipeline.rl.device import pick_device
-from pipeline.rl.networks import NatureCNN
+from pipeline.rl.networks import QNetwork
 
 
 class RandomPolicy:
     kind = "random"
     checkpoint_hash = ""
+    step = -1  # no training step: it never trained
 
     def __init__(self, num_actions: int):
         self.num_actions = num_actions
@@ -31,7 +32,7 @@ class RandomPolicy:
 @dataclass
 class TrainedPolicy:
     kind = "trained"
-    network: NatureCNN
+    network: QNetwork
     device: torch.device
     env: EnvParams  # the environment settings it was trained with
     action_meanings: list[str]
@@ -42,12 +43,17 @@ class TrainedPolicy:
         return act_epsilon_greedy(self.network, stacks, epsilon, rng, self.device, len(self.action_meanings))
 
 
-def load_policy(path: Path, device: str = "auto") -> TrainedPolicy:
-    """The online network of a checkpoint, in eval mode, with the env settings it needs."""
-    data = load_checkpoint(path)
+def policy_from_checkpoint(data: dict, checkpoint_hash: str, device: str = "auto") -> TrainedPolicy:
+    """The online network of a loaded checkpoint (a file's, or a training run's state in memory), in eval mode."""
     env = EnvParams(**data["params"]["env"])
-    dueling = bool(data["params"]["train"].get("dueling", False))
-    network = NatureCNN(env.frame_stack, len(data["action_meanings"]), env.screen_size, dueling)
+    train = data["params"]["train"]
+    network = QNetwork(
+        env.frame_stack,
+        len(data["action_meanings"]),
+        env.screen_size,
+        bool(train.get("dueling", False)),
+        train.get("network", "nature"),
+    )
     network.load_state_dict(data["agent"]["online"])
     torch_device = pick_device(device)
     return TrainedPolicy(
@@ -55,9 +61,14 @@ def load_policy(path: Path, device: str = "auto") -> TrainedPolicy:
         torch_device,
         env,
         list(data["action_meanings"]),
-        file_hash(path),
+        checkpoint_hash,
         int(data["step"]),
     )
+
+
+def load_policy(path: Path, device: str = "auto") -> TrainedPolicy:
+    """The online network of a checkpoint file, in eval mode, with the env settings it needs."""
+    return policy_from_checkpoint(load_checkpoint(path), file_hash(path), device)
 
 
 def check_env_matches(policy: TrainedPolicy, env: EnvParams) -> None:

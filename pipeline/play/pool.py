@@ -25,7 +25,7 @@ import time
 import traceback
 from typing import Any, Callable, Protocol
 
-import torch
+from pipeline.rl.device import one_cpu_thread
 
 Tick = Callable[[], None]
 
@@ -71,6 +71,7 @@ def play_episodes(
     here as itself. With more than one player, `make_player` and the results must pickle.
     """
     workers = min(num_envs, jobs)
+    one_cpu_thread()  # a batch-1 forward pass gains nothing from more, and results must not depend on the machine
     if workers == 1:
         _play_here(make_player, jobs, on_progress, on_result, check)
     else:
@@ -154,7 +155,7 @@ def _work(make_player, jobs: int, next_job, messages, stop) -> None:
     """A worker's life: build the player, then play the next unplayed episode until none is left."""
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, signal.SIG_IGN)
-    torch.set_num_threads(1)
+    one_cpu_thread()
     parent = multiprocessing.parent_process()
     job, ticks = None, 0
 

@@ -62,9 +62,10 @@ def episode_seed(seed: int, k: int) -> int:
     return derive_seed(seed, "record-episode", k)
 
 
-def file_attributes(params: Params, meanings: list[str]) -> dict:
+def file_attributes(params: Params, meanings: list[str], model: str) -> dict:
     e = params.env
     return {
+        "model": model,
         "env_id": env_id(e.game),
         "game": e.game,
         "frameskip": e.frameskip,
@@ -177,8 +178,8 @@ class EpisodeRecorder:
     """Plays record episode k into its own files: its MP4, its PNG folder and a one-episode shard of the dataset,
     which the parent appends in episode order. The same in the parent (env.num_envs 1) and in every worker."""
 
-    def __init__(self, params: Params, checkpoint: Path, folders: EpisodeFolders):
-        self.params, self.folders = params, folders
+    def __init__(self, params: Params, checkpoint: Path, model: str, folders: EpisodeFolders):
+        self.params, self.folders, self.model = params, folders, model
         self.n_random, n_trained = agent_counts(params.record.episodes, params.record.percent_random)
         self.env = make_env(params.env)
         self.meanings = action_meanings(self.env)
@@ -204,16 +205,28 @@ class EpisodeRecorder:
                 for writer in writers:
                     writer.add(row)
                 tick()
-            rows.end_episode(k, kind, seed, self.agents[kind].checkpoint_hash)
+            agent = self.agents[kind]
+            rows.end_episode(
+                id=k,
+                agent=kind,
+                seed=seed,
+                checkpoint_hash=agent.checkpoint_hash,
+                source="random" if kind == "random" else self.model,
+                checkpoint_step=agent.step,
+            )
         return shard
 
     def close(self) -> None:
         self.env.close()
 
 
-def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | None = None) -> RecordLayout:
+def record(
+    params: Params, checkpoint: Path, out_dir: Path, console: Console | None = None, model: str | None = None
+) -> RecordLayout:
     """Play record.episodes episodes, env.num_envs at once, and write gameplay.h5, videos/ and (with record.png)
-    frames/ under out_dir. The checkpoint is only read when trained episodes are asked for."""
+    frames/ under out_dir. The checkpoint is only read when trained episodes are asked for; `model` names it in the
+    dataset (record.model by default)."""
+    model = model or params.record.model
     console = console or Console(stderr=True)
     r, layout = params.record, RecordLayout(Path(out_dir))
     n_random, n_trained = agent_counts(r.episodes, r.percent_random)
@@ -242,7 +255,7 @@ def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | N
                 tmp_dataset,
                 screen_size=params.env.screen_size,
                 compression=r.compression,
-                attrs=file_attributes(params, meanings),
+                attrs=file_attributes(params, meanings, model),
             )
         )
 
@@ -261,7 +274,7 @@ def record(params: Params, checkpoint: Path, out_dir: Path, console: Console | N
             progress.finished(entry)
 
         play_episodes(
-            partial(EpisodeRecorder, params, checkpoint, EpisodeFolders(tmp_videos, tmp_frames, shards)),
+            partial(EpisodeRecorder, params, checkpoint, model, EpisodeFolders(tmp_videos, tmp_frames, shards)),
             r.episodes,
             params.env.num_envs,
             progress.played,

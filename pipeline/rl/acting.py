@@ -8,16 +8,10 @@ import torch
 
 @torch.no_grad()
 def q_values(network: torch.nn.Module, states: np.ndarray, device: torch.device) -> np.ndarray:
-    """Q-values for a few states, to act on. On the CPU this runs with one intra-op thread: a batch of one gains
-    nothing from more, and on a busy 2-core machine OpenMP's hand-off made each step 20-70x slower."""
+    """Q-values for a few states, to act on."""
     if device.type != "cpu":
         return network(torch.as_tensor(states, device=device)).cpu().numpy()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return network(torch.as_tensor(states)).numpy()
-    finally:
-        torch.set_num_threads(threads)
+    return network(torch.as_tensor(states)).numpy()
 
 
 def boltzmann(q_values: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:

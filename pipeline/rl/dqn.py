@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from pipeline.replay.buffer import Batch
 from pipeline.rl.acting import act_epsilon_greedy, boltzmann, q_values
-from pipeline.rl.networks import NatureCNN
+from pipeline.rl.networks import QNetwork
 
 
 def double_dqn_targets(
@@ -58,11 +58,12 @@ class DQNAgent:
         device: torch.device,
         dueling: bool = False,
         compile: bool = False,
+        architecture: str = "nature",
     ):
         self.device, self.max_grad_norm = device, max_grad_norm
         self.num_actions = num_actions
-        self.online = NatureCNN(frame_stack, num_actions, screen_size, dueling).to(device)
-        self.target = NatureCNN(frame_stack, num_actions, screen_size, dueling).to(device)
+        self.online = QNetwork(frame_stack, num_actions, screen_size, dueling, architecture).to(device)
+        self.target = QNetwork(frame_stack, num_actions, screen_size, dueling, architecture).to(device)
         self.target.load_state_dict(self.online.state_dict())
         self.target.requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=lr, eps=adam_eps)

@@ -27,15 +27,20 @@ def snapshot_path(live_dir: Path, step: int) -> Path:
     return Path(live_dir) / "snapshots" / f"step_{step:010d}.npz"
 
 
-def truncate_history(live_dir: Path, after_step: int) -> None:
-    """Drop rows logged after `after_step` (by a run that was interrupted past its last checkpoint)."""
-    for tsv in Path(live_dir).glob("plots/metrics/**/*.tsv"):
+def truncate_history(live_dir: Path, after_step: int, eval_from: int | None = None) -> None:
+    """Drop rows logged after `after_step` (by a run that was interrupted past its last checkpoint), and evaluations
+    from `eval_from` on (those the checkpoint had sent but not heard back from: the resumed run plays them again)."""
+    metrics = Path(live_dir) / "plots" / "metrics"
+    for tsv in metrics.glob("**/*.tsv"):
         with open(tsv, newline="") as f:
             rows = list(csv.reader(f, delimiter="\t"))
         if not rows:
             continue
         step_col = rows[0].index("step")
-        kept = [rows[0]] + [r for r in rows[1:] if int(r[step_col]) <= after_step]
+        last = after_step
+        if eval_from is not None and tsv.relative_to(metrics).parts[0] == "eval":
+            last = min(last, eval_from - 1)
+        kept = [rows[0]] + [r for r in rows[1:] if int(r[step_col]) <= last]
         with open(tsv, "w", newline="") as f:
             csv.writer(f, delimiter="\t", lineterminator="\n").writerows(kept)
     for snapshot in snapshot_path(live_dir, 0).parent.glob("step_*.npz"):
@@ -46,9 +51,9 @@ def truncate_history(live_dir: Path, after_step: int) -> None:
 class TrainingLog:
     """Metrics under `live_dir` for `dvc plots`; names are the same for every replay mode so experiments compare."""
 
-    def __init__(self, live_dir: Path, resume_step: int | None):
+    def __init__(self, live_dir: Path, resume_step: int | None, eval_from: int | None = None):
         if resume_step is not None:
-            truncate_history(live_dir, resume_step)
+            truncate_history(live_dir, resume_step, eval_from)
         self.live_dir = Path(live_dir)
         self.live = Live(str(live_dir), resume=resume_step is not None, save_dvc_exp=False, dvcyaml=None)
 
@@ -79,7 +84,7 @@ def training_progress(console: Console) -> Progress:
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        TextColumn("return {task.fields[last_return]}  {task.fields[schedule]}"),
+        TextColumn("return {task.fields[last_return]}  {task.fields[schedule]}  {task.fields[evaluation]}"),
         console=console,
         refresh_per_second=4,
     )

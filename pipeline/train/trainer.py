@@ -29,10 +29,11 @@ from pipeline.rl.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
-from pipeline.rl.device import pick_device
+from pipeline.rl.device import one_cpu_thread, pick_device
 from pipeline.rl.exploration import Learner, make_learner
 from pipeline.rl.schedules import beta_at
 from pipeline.train.diagnostics import write_diagnostics
+from pipeline.train.evaluation import Best, Evaluator, Snapshot, eval_seeds, free_cores
 from pipeline.train.log import TrainingLog, training_progress
 
 # train keys that may change between an interrupted run and its resumption: they do not change what is learned
@@ -42,6 +43,8 @@ RESUMABLE_CHANGES = {"steps", "checkpoint_interval", "keep_checkpoints", "log_in
 def changed_keys(saved: dict, current: dict) -> list[str]:
     """Params that differ between a checkpoint and this run, other than those a resumption may change."""
     diffs = ["seed"] if saved.get("seed") != current["seed"] else []
+    if saved.get("evaluate", {}).get("epsilon") != current["evaluate"]["epsilon"]:
+        diffs.append("evaluate.epsilon")  # the evaluations that chose best.pt were played at it
     for section in ("env", "train"):
         for key, value in current[section].items():
             if saved.get(section, {}).get(key) != value and not (section == "train" and key in RESUMABLE_CHANGES):
@@ -109,7 +112,7 @@ def replay_storage(device: torch.device, rows: int, frame_shape: tuple[int, int]
 
 
 class Trainer:
-    """One training run: its learner, replay buffer, counters and RNGs, and the loop that advances them.
+    """One training run: its learner, replay buffer, counters, RNGs and evaluations, and the loop that advances them.
 
     What a checkpoint holds is `state_dict()`, and `load_state_dict()` puts exactly that back, so saving and
     restoring cannot drift apart. The replay buffer is not in it (it can be gigabytes): a resumed run refills it,
@@ -120,6 +123,7 @@ class Trainer:
         p, t = params, params.train
         self.params, self.layout, self.console = params, layout, console
         self.device = pick_device(t.device)
+        one_cpu_thread()
         torch.manual_seed(derive_seed(p.seed, "torch"))
         self.meanings = game_action_meanings(p.env)
         self.learner = make_learner(t, p.env.frame_stack, len(self.meanings), p.env.screen_size, self.device)
@@ -143,18 +147,33 @@ class Trainer:
         self.step, self.episode = 0, 0
         self.returns: deque[float] = deque(maxlen=100)
         self.learn_from = t.learning_starts  # the first step that may learn: later after a resume, once refilled
+        self.best = Best()
+        self.best_policy: dict | None = None  # the best evaluated network, as best.pt holds it
+        self.evaluated_to = 0  # the last step whose network was sent for evaluation
+        self.unevaluated: list[Snapshot] = []  # sent for evaluation before a checkpoint, no result yet
+        self.evaluator: Evaluator | None = None
 
-    def state_dict(self, complete: bool) -> dict:
-        """Everything a checkpoint holds: plain data (tensors, numbers, strings, lists, dicts)."""
-        p, t = self.params, self.params.train
+    def policy_state(self, online: dict | None = None, step: int | None = None) -> dict:
+        """A policy checkpoint: the acting network (now, or `online` at `step`) and what it needs to play."""
+        p = self.params
+        online = online if online is not None else self.learner.agent.online.state_dict()
         return {
-            "step": self.step,
-            "episode": self.episode,
-            "complete": complete,
-            **self.learner.state_dict(),
+            "step": self.step if step is None else step,
             "params": params_to_dict(p),
             "env_id": env_id(p.env.game),
             "action_meanings": self.meanings,
+            "agent": {"online": {k: v.detach().cpu().clone() for k, v in online.items()}},
+        }
+
+    def state_dict(self, complete: bool) -> dict:
+        """Everything a checkpoint holds: plain data (tensors, numbers, strings, lists, dicts)."""
+        t = self.params.train
+        pending = list(self.evaluator.pending) if self.evaluator is not None else self.unevaluated
+        return {
+            **self.policy_state(),
+            "complete": complete,
+            "episode": self.episode,
+            **self.learner.state_dict(),
             "exploration": self.learner.schedule(self.step, self.episode),
             "beta": beta_at(self.step, t.beta0, t.steps, t.learning_starts),
             "max_priority": getattr(self.replay.sampler, "max_priority", 1.0),
@@ -163,6 +182,16 @@ class Trainer:
                 "act": self.act_rng.bit_generator.state,
                 "replay": self.replay.rng.bit_generator.state,
                 "torch": torch.get_rng_state(),
+            },
+            "evaluation": {
+                "best": {
+                    "step": self.best.step,
+                    "mean": self.best.mean,
+                    "std": self.best.std,
+                    "online": self.best_policy["agent"]["online"] if self.best_policy else {},
+                },
+                "evaluated_to": self.evaluated_to,
+                "pending": [{"step": s.step, "online": s.policy["agent"]["online"]} for s in pending],
             },
         }
 
@@ -176,6 +205,32 @@ class Trainer:
         self.step, self.episode = state["step"], state["episode"]
         self.returns.extend(state["recent_returns"])
         self.learn_from = self.step + self.params.train.learning_starts
+        evaluation = state["evaluation"]
+        best = evaluation["best"]
+        self.best = Best(best["step"], best["mean"], best["std"])
+        self.best_policy = self.policy_state(best["online"], best["step"]) if best["step"] >= 0 else None
+        self.evaluated_to = evaluation["evaluated_to"]
+        self.unevaluated = [
+            Snapshot(s["step"], self.policy_state(s["online"], s["step"])) for s in evaluation["pending"]
+        ]
+
+    def write_best(self) -> None:
+        """best.pt as the state says: a run killed after a better evaluation than its checkpoint knows of must not
+        keep a network from a future the resumed run does not share."""
+        if self.best_policy is None:
+            remove(self.layout.best)
+        else:
+            save_checkpoint(self.layout.best, {**self.best_policy, "evaluation": self.best_summary()})
+
+    def best_summary(self) -> dict:
+        t = self.params.train
+        return {
+            "step": self.best.step,
+            "return_mean": self.best.mean,
+            "return_std": self.best.std,
+            "episodes": t.eval_episodes,
+            "epsilon": self.params.evaluate.epsilon,
+        }
 
     def checkpoint(self) -> Path:
         """A periodic checkpoint at the current step, pruned to the newest train.keep_checkpoints."""
@@ -184,11 +239,34 @@ class Trainer:
         prune_checkpoints(self.layout.checkpoints, self.params.train.keep_checkpoints)
         return path
 
+    def take_evaluations(self, log: TrainingLog, progress, task, block: bool = False) -> None:
+        """Log the evaluations that finished; keep the best network as best.pt (ties go to the later step)."""
+        for snapshot, result in self.evaluator.finished(block):
+            log.log(result.step, {"eval/return_mean": result.mean, "eval/return_std": result.std})
+            if self.best.improved_by(result):
+                self.best_policy = snapshot.policy
+                self.write_best()
+            progress.update(
+                task,
+                evaluation=f"eval {result.mean:,.0f} ± {result.std:,.0f} at {result.step:,} "
+                f"(best {self.best.mean:,.0f} at {self.best.step:,})",
+            )
+
+    def evaluate_now(self) -> None:
+        self.evaluator.submit(Snapshot(self.step, self.policy_state()))
+        self.evaluated_to = self.step
+
     def run(self, log: TrainingLog) -> None:
-        """Train from the current step to train.steps; on SIGINT or SIGTERM, checkpoint and raise Interrupted."""
+        """Train from the current step to train.steps, evaluating on the way and at the end; on SIGINT or SIGTERM,
+        checkpoint and raise Interrupted."""
         p, t, learner, replay = self.params, self.params.train, self.learner, self.replay
         n = p.env.num_envs
         envs = make_vector_env(p.env, n)
+        self.evaluator = Evaluator(
+            p.env, eval_seeds(p.seed, t.eval_episodes), p.evaluate.epsilon, background=free_cores() > 1
+        )
+        for snapshot in self.unevaluated:  # sent before the checkpoint this run resumed from, never answered
+            self.evaluator.submit(snapshot)
         # a resumed run starts fresh episodes, seeded apart from the ones the run began with
         frames, info = envs.reset(seed=derive_seed(p.seed, "train-envs", self.step))
         replay.start(frames)
@@ -200,9 +278,14 @@ class Trainer:
         snapshot_every = max(t.steps // 10, t.log_interval)
         rate, rate_clock, rate_step = 0.0, time.perf_counter(), self.step
 
-        with contextlib.closing(envs), stop_on_signals() as stop, training_progress(self.console) as progress:
+        with (
+            contextlib.closing(envs),
+            contextlib.closing(self.evaluator),
+            stop_on_signals() as stop,
+            training_progress(self.console) as progress,
+        ):
             task = progress.add_task(
-                "train", total=t.steps, completed=self.step, rate=0.0, last_return="-", schedule=""
+                "train", total=t.steps, completed=self.step, rate=0.0, last_return="-", schedule="", evaluation=""
             )
             while self.step < t.steps:
                 actions = choose_actions(
@@ -245,6 +328,9 @@ class Trainer:
                     window["mean_abs_td"].append(float(np.abs(td_errors).mean()))
                 if due(before, self.step, t.target_update_interval):
                     learner.sync_target()
+                if due(before, self.step, t.eval_interval):
+                    self.evaluate_now()
+                self.take_evaluations(log, progress, task)
                 if due(before, self.step, t.log_interval):
                     now = time.perf_counter()
                     rate = (self.step - rate_step) / max(now - rate_clock, 1e-9)
@@ -276,7 +362,12 @@ class Trainer:
                         f"Interrupted at step {self.step:,}: checkpoint saved to {path}. "
                         "Resume with `pipeline train --resume` (or rerun `dvc repro`).",
                     )
+            if self.evaluated_to < self.step:  # the final network is always a candidate
+                self.evaluate_now()
+            self.take_evaluations(log, progress, task, block=True)
             progress.update(task, completed=self.step)
+        self.evaluator = None
+        self.unevaluated = []
 
 
 def train(params: Params, out_dir: Path, resume: str = "no", console: Console | None = None) -> Path:
@@ -290,18 +381,20 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     game_settings(params.env)  # an unknown game, mode or difficulty stops here, before a fresh start clears results
     saved = resumable_checkpoint(layout, params, required=resume == "yes") if resume != "no" else None
     if saved is None:
-        for stale in (layout.checkpoints, layout.live, layout.model):
+        for stale in (layout.checkpoints, layout.live, layout.model, layout.best):
             remove(stale)
     layout.checkpoints.mkdir(parents=True, exist_ok=True)
 
     trainer = Trainer(params, layout, console)
     if saved is not None:
         trainer.load_state_dict(saved)
+        trainer.write_best()
         console.print(
             f"Resuming from step {trainer.step:,} (episode {trainer.episode:,}); the replay buffer "
             "refills before learning resumes."
         )
-    log = TrainingLog(layout.live, resume_step=trainer.step if saved is not None else None)
+    redo = min((s.step for s in trainer.unevaluated), default=None)  # logged by a run killed before it checkpointed
+    log = TrainingLog(layout.live, resume_step=trainer.step if saved is not None else None, eval_from=redo)
     trainer.run(log)
 
     save_checkpoint(layout.model, trainer.state_dict(complete=True))
@@ -310,6 +403,11 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
         log.log(trainer.step, {"train/mean_return_last_100": float(np.mean(returns))})
     log.close()
     write_diagnostics(layout.live)
+    console.print(
+        f"Best evaluation: {trainer.best.mean:,.1f} ± {trainer.best.std:,.1f} at step {trainer.best.step:,} "
+        f"({params.train.eval_episodes} episodes at epsilon {params.evaluate.epsilon:g}): {layout.best}",
+        highlight=False,
+    )
     console.print(
         f"Trained {trainer.step:,} steps over {trainer.episode:,} episodes; mean return of the last "
         f"{len(returns)}: {np.mean(returns) if returns else float('nan'):.1f}. Model: {layout.model}"

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from pipeline.config.errors import InputError
-from pipeline.data.schema import FRAME_SHAPE, NO_ACTION, Row
+from pipeline.data.schema import FORMAT_VERSION, FRAME_SHAPE, NO_ACTION, Row
 from pipeline.data.splits import split_dataset
 from pipeline.data.writer import GameplayWriter
 from pipeline.dataset import GameplayDataset
@@ -46,7 +46,7 @@ def write_dataset(path: Path, lengths: list[int] = LENGTHS, agents: list[str] = 
                     )
                 )
                 row += 1
-            w.end_episode(k, agent, 1000 + k, "")
+            w.end_episode(id=k, agent=agent, seed=1000 + k, checkpoint_hash="", source=agent, checkpoint_step=-1)
     return path
 
 
@@ -118,8 +118,11 @@ def test_a_split_of_another_dataset_is_refused(dataset):
 
 def test_unreadable_format_versions_are_refused_clearly(dataset, tmp_path):
     with h5py.File(dataset, "a") as f:
-        f.attrs["format_version"] = 2
-    with pytest.raises(InputError, match="has format_version 2; this version of the pipeline reads gameplay format 1"):
+        f.attrs["format_version"] = FORMAT_VERSION + 1
+    expected = (
+        f"has format_version {FORMAT_VERSION + 1}; this version of the pipeline reads gameplay format {FORMAT_VERSION}"
+    )
+    with pytest.raises(InputError, match=expected):
         GameplayDataset(dataset)
     (tmp_path / "junk.h5").write_bytes(b"not hdf5")
     with pytest.raises(InputError, match="is not a readable HDF5 file"):

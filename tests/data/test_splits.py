@@ -37,7 +37,14 @@ def write_dataset(path: Path, kinds: list[str]) -> Path:
                         lives=3,
                     )
                 )
-            writer.end_episode(k, kind, seed=k, checkpoint_hash="" if kind == "random" else "ab" * 32)
+            writer.end_episode(
+                id=k,
+                agent=kind,
+                seed=k,
+                checkpoint_hash="" if kind == "random" else "ab" * 32,
+                source=kind,
+                checkpoint_step=-1 if kind == "random" else 100,
+            )
     return path
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from pipeline.core.seeding import derive_seed
@@ -146,3 +148,19 @@ def test_score_table_names_real_ale_games():
     assert len(RANDOM_AND_HUMAN) >= 50
     assert set(RANDOM_AND_HUMAN) <= set(available_games())
     assert all(human > random for random, human in RANDOM_AND_HUMAN.values())
+
+
+@pytest.mark.parametrize("model, file", [("best", "best.pt"), ("final", "dqn.pt")])
+def test_the_model_param_picks_best_pt_or_dqn_pt_and_the_metrics_say_which(
+    tmp_path, trained_dir, monkeypatch, model, file
+):
+    shutil.copytree(trained_dir, tmp_path / "models")
+    monkeypatch.chdir(tmp_path)
+    params = write_params(
+        tmp_path / "params.yaml", tiny_params(evaluate={"episodes": 1, "model": model}, env={"max_episode_frames": 400})
+    )
+    result = CliRunner().invoke(app, ["evaluate", "--params", str(params)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "metrics" / "eval.json").read_text())
+    expected_step = torch.load(tmp_path / "models" / file, weights_only=True)["step"]
+    assert (metrics["model"], metrics["checkpoint_step"]) == (model, expected_step)

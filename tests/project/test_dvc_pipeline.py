@@ -13,6 +13,7 @@ import h5py
 import pytest
 import torch
 
+from pipeline.data.schema import FORMAT_VERSION
 from tests.helpers import ROOT as REPO
 from tests.helpers import tiny_params, write_params
 
@@ -68,7 +69,7 @@ def test_repro_builds_every_output_then_has_nothing_to_do(repo_copy):
     metrics = json.loads((repo_copy / "metrics/eval.json").read_text())
     assert {"trained", "random"} <= set(metrics)
     with h5py.File(repo_copy / "data/gameplay.h5") as f:
-        assert f.attrs["format_version"] == 1
+        assert f.attrs["format_version"] == FORMAT_VERSION
         assert len(f["episodes/id"]) == tiny_params().record.episodes
         assert len(f["frames"]) == int(f["episodes/length"][:].sum()) + len(f["episodes/id"])
     assert len(list((repo_copy / "data/videos").glob("*.mp4"))) == tiny_params().record.episodes

@@ -14,6 +14,7 @@ import h5py
 import imageio.v2 as imageio
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from pipeline.core.hashing import file_hash
@@ -69,6 +70,11 @@ def test_layout_dtypes_and_attributes(recorded, tiny_checkpoint):
     assert table["agent"].tolist() == ["random", "trained", "trained"]
     assert table["checkpoint_hash"].tolist() == ["", file_hash(tiny_checkpoint), file_hash(tiny_checkpoint)]
     assert table["seed"].tolist() == [episode_seed(0, k) for k in range(3)]
+    step = torch.load(tiny_checkpoint, weights_only=True)["step"]
+    assert table["checkpoint_step"].tolist() == [-1, step, step]
+    assert table["source"].tolist() == ["random", "best", "best"]  # record.model, by default
+    with h5py.File(recorded / "gameplay.h5") as f:
+        assert f.attrs["model"] == "best"
 
 
 def test_rows_align_within_episodes_and_keep_the_final_observation(recorded):

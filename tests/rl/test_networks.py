@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.rl.networks import NatureCNN
+from pipeline.rl.networks import QNetwork
 
 
 def test_dueling_q_is_value_plus_centred_advantage():
     torch.manual_seed(0)
-    net = NatureCNN(4, 5, 84, dueling=True)
+    net = QNetwork(4, 5, 84, dueling=True)
     x = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
     features = net.features(x.float() / 255.0)
     advantage, value = net.head(features), net.value(features)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from pipeline.config.params import EnvParams, TrainParams, field_docs, params_to_dict
 from pipeline.rl.checkpoint import periodic_checkpoints
-from pipeline.rl.networks import NatureCNN
+from pipeline.rl.networks import QNetwork
 from pipeline.rl.schedules import beta_at, epsilon_at
 from stages.cli import app
 from tests.helpers import tiny_params, write_params
@@ -57,7 +57,7 @@ def test_a_short_run_writes_periodic_and_final_checkpoints_that_load_weights_onl
     assert set(final["rng"]) == {"act", "replay", "torch"}
     assert final["env_id"] == "ALE/Breakout-v5" and len(final["action_meanings"]) == 4
     for name in ("online", "target"):
-        NatureCNN(4, 4).load_state_dict(final["agent"][name])  # strict: every weight of the real network
+        QNetwork(4, 4).load_state_dict(final["agent"][name])  # strict: every weight of the real network
     assert adam_steps(final) == 51
     assert logged_steps(trained_dir, "train/loss") == [100, 200, 300]
 
@@ -144,6 +144,9 @@ FLAG_VALUES = {
     "gradient_steps": 2,
     "prefill_steps": 10,
     "n_step": 2,
+    "network": "der",
+    "eval_interval": 50,
+    "eval_episodes": 1,
 }
 
 
@@ -173,7 +176,8 @@ def test_every_train_flag_overrides_params_yaml_on_mspacman(tmp_path):
     # and the run behaved accordingly
     assert final["step"] == 120 and final["env_id"] == "ALE/MsPacman-v5"
     assert [p.name for p in periodic_checkpoints(out / "checkpoints")] == ["step_0000000120.pt"]
-    NatureCNN(8, 9, 64, dueling=True).load_state_dict(final["agent"]["online"])
+    QNetwork(8, 9, 64, dueling=True, architecture="der").load_state_dict(final["agent"]["online"])
+    assert load(out / "best.pt")["evaluation"]["step"] in (50, 100, 120)  # evaluated at 50, 100 and the end
     assert final["agent"]["optimizer"]["param_groups"][0]["lr"] == 1e-4
     assert adam_steps(final) == 2 * 41  # gradient_steps 2 at steps 40, 42, ..., 120
     assert set(final["exploration"]) == {"temperature"}

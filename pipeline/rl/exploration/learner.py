@@ -21,6 +21,7 @@ def make_agent(t: TrainParams, frame_stack: int, num_actions: int, screen_size: 
         device,
         dueling=t.dueling,
         compile=t.compile,
+        architecture=t.network,
     )
 
 
