@@ -29,13 +29,15 @@ class TrainLayout:
         return self.root / "best.pt"
 
     @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
+    def live(self) -> Path:
+        """DVCLive curves, replay snapshots and the diagnostics figure of the finished run."""
+        return self.root / "training"
 
     @property
-    def live(self) -> Path:
-        """DVCLive curves, replay snapshots and the diagnostics figure."""
-        return self.root / "training"
+    def states(self) -> Path:
+        """Resumable state (checkpoints, replay buffer, curves so far), one folder per run: no output of the
+        pipeline, see pipeline.train.resume."""
+        return self.root / "state"
 
 
 @dataclass(frozen=True)

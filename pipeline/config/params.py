@@ -313,6 +313,23 @@ def params_to_dict(params: Params) -> dict[str, Any]:
     return dataclasses.asdict(params)
 
 
+# Keys that change how a stage runs, never what it computes. A training run may be resumed with other values (an
+# exact resume needs the same device), and they are no part of a recorded dataset's identity.
+RUN_SETTINGS = ("train.device", "train.checkpoint_interval", "train.keep_checkpoints", "train.log_interval")
+# Besides those, what a recording's arrays never depend on: the number of episodes played at once (each is played
+# as it would be alone) and the settings of the videos and the PNG export, which are other files.
+PLAY_SETTINGS = (*RUN_SETTINGS, "env.num_envs", "record.png", "record.video_scale")
+
+
+def params_without(params: Params, keys: tuple[str, ...]) -> dict[str, Any]:
+    """params_to_dict without the dotted `keys`: what shaped an output, to record or to compare."""
+    raw = params_to_dict(params)
+    for key in keys:
+        section, name = key.split(".")
+        raw[section].pop(name)
+    return raw
+
+
 def field_docs(cls: type) -> list[tuple[str, type, Any, str, str]]:
     """(name, type, default, allowed, help) for each field of a params section: feeds the CLI and the README table."""
     hints = get_type_hints(cls)

@@ -36,7 +36,7 @@ from rich.text import Text
 
 import pipeline
 from pipeline.config.layout import RecordLayout
-from pipeline.config.params import Params, RecordParams, params_to_dict
+from pipeline.config.params import PLAY_SETTINGS, Params, RecordParams, params_without
 from pipeline.core.atomic import atomic_path, remove
 from pipeline.core.seeding import derive_seed
 from pipeline.core.signals import Interrupted, stop_on_signals
@@ -78,7 +78,7 @@ def file_attributes(params: Params, meanings: list[str], model: str) -> dict:
         "fps": params.record.fps,
         "action_meanings": meanings,
         "layout": LAYOUT_NOTE,
-        "params": json.dumps(params_to_dict(params), sort_keys=True),
+        "params": json.dumps(params_without(params, PLAY_SETTINGS), sort_keys=True),
         "package_version": pipeline.__version__,
         "library_versions": json.dumps(library_versions(), sort_keys=True),
         "git_commit": git_commit(),

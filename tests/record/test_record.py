@@ -112,19 +112,13 @@ def dataset_names(f: h5py.File) -> list[str]:
 
 
 def test_parallel_recording_equals_the_sequential_one(recorded, tmp_path, tiny_checkpoint):
-    """The same 3 episodes (1 random, 2 trained) played by 3 workers: every array, the episode table, the
-    attributes (params but env.num_envs), the videos and the PNG export are those of the sequential recording."""
+    """The same 3 episodes (1 random, 2 trained) played by 3 workers: the dataset file is byte for byte the
+    sequential one (env.num_envs is no part of its identity), and so are the videos' frames and the PNG export."""
     parallel = tmp_path / "parallel"
     record(tiny_params(env={"num_envs": 3}, record={"png": True}), tiny_checkpoint, parallel)
-    with h5py.File(recorded / "gameplay.h5") as a, h5py.File(parallel / "gameplay.h5") as b:
-        assert dataset_names(a) == dataset_names(b) and "episodes/agent" in dataset_names(a)
-        for name in dataset_names(a):
-            np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
-        params = {f: json.loads(f.attrs["params"]) for f in (a, b)}
-        assert (params[a]["env"].pop("num_envs"), params[b]["env"].pop("num_envs")) == (1, 3)
-        assert params[a] == params[b] and sorted(a.attrs) == sorted(b.attrs)
-        for key in a.attrs:
-            assert key == "params" or np.array_equal(a.attrs[key], b.attrs[key]), key
+    assert file_hash(parallel / "gameplay.h5") == file_hash(recorded / "gameplay.h5")
+    with h5py.File(parallel / "gameplay.h5") as f:
+        assert "num_envs" not in json.loads(f.attrs["params"])["env"]
     videos = sorted(p.name for p in (recorded / "videos").iterdir())
     assert videos == sorted(p.name for p in (parallel / "videos").iterdir())
     for name in videos:
