@@ -44,6 +44,7 @@ from pipeline.core.versions import git_commit, library_versions
 from pipeline.data.schema import LAYOUT_NOTE
 from pipeline.data.writer import GameplayWriter
 from pipeline.envs.atari import action_meanings, env_id, game_action_meanings, make_env
+from pipeline.envs.recipe import env_recipe
 from pipeline.play.episode import play_rows
 from pipeline.play.policies import RandomPolicy, check_env_matches, load_policy
 from pipeline.play.pool import play_episodes
@@ -63,9 +64,14 @@ def episode_seed(seed: int, k: int) -> int:
 
 
 def file_attributes(params: Params, meanings: list[str], model: str) -> dict:
+    """The dataset's attributes (pipeline.data.schema.FILE_ATTRIBUTES but format_version, which the writer adds)."""
     e = params.env
+    env = make_env(e)
+    recipe = env_recipe(env, params.record.max_episode_steps)
+    env.close()
     return {
         "model": model,
+        "env_recipe": json.dumps(recipe, sort_keys=True),
         "env_id": env_id(e.game),
         "game": e.game,
         "frameskip": e.frameskip,

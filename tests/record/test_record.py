@@ -21,6 +21,7 @@ from pipeline.core.hashing import file_hash
 from pipeline.data.reader import read_episodes
 from pipeline.data.schema import (
     EPISODE_COLUMNS,
+    FILE_ATTRIBUTES,
     FORMAT_VERSION,
     NO_ACTION,
     ROW_FIELDS,
@@ -61,6 +62,7 @@ def test_layout_dtypes_and_attributes(recorded, tiny_checkpoint):
         for name, dtype in ((c.name, c.dtype) for c in EPISODE_COLUMNS):
             assert f["episodes"][name].dtype == np.dtype(dtype) and len(f["episodes"][name]) == 3, name
         a = f.attrs
+        assert sorted(a) == sorted(x.name for x in FILE_ATTRIBUTES)  # every attribute declared, and only those
         assert a["format_version"] == FORMAT_VERSION and a["env_id"] == "ALE/Breakout-v5"
         assert a["frameskip"] == 4 and a["sticky_action_prob"] == 0.25 and a["fps"] == 30
         assert list(a["action_meanings"]) == ["NOOP", "FIRE", "RIGHT", "LEFT"]
