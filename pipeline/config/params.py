@@ -172,9 +172,10 @@ class RecordParams:
     video_scale: int = spec(3, "integer upscaling of the game screen in the videos", ge=1, le=8)
     compression: str = spec(
         "gzip",
-        "HDF5 compression: gzip level 1 (every HDF5 tool reads it; ~1.8x smaller than lzf "
-        "on Atari screens) or lzf (h5py only)",
-        choices=("gzip", "lzf"),
+        "HDF5 compression: gzip level 1 (every HDF5 tool reads it; ~1.8x smaller than lzf on Atari screens), lzf "
+        "(h5py only) or zstd (Zstandard level 3: smaller and faster to read than gzip-1; needs the hdf5plugin "
+        "package to write and to read: pip install '.[zstd]')",
+        choices=("gzip", "lzf", "zstd"),
     )
 
 

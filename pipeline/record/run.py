@@ -41,6 +41,7 @@ from pipeline.core.atomic import atomic_path, remove
 from pipeline.core.seeding import derive_seed
 from pipeline.core.signals import Interrupted, stop_on_signals
 from pipeline.core.versions import git_commit, library_versions
+from pipeline.data.codecs import check_available
 from pipeline.data.schema import LAYOUT_NOTE
 from pipeline.data.writer import GameplayWriter
 from pipeline.envs.atari import action_meanings, env_id, game_action_meanings, make_env
@@ -236,7 +237,8 @@ def record(
     console = console or Console(stderr=True)
     r, layout = params.record, RecordLayout(Path(out_dir))
     n_random, n_trained = agent_counts(r.episodes, r.percent_random)
-    if n_trained:  # refused here, before any output exists
+    check_available(r.compression)  # refused here, before any output exists
+    if n_trained:
         check_env_matches(load_policy(checkpoint), params.env)
     meanings = game_action_meanings(params.env)
     console.print(

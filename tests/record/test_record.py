@@ -289,12 +289,27 @@ def invoke(args: list[str], params_file: Path):
         (["--episodes", "-3"], "record.episodes = -3: must be an integer > 0"),
         (["--percent-random", "150"], "record.percent_random = 150.0: must be a number >= 0.0 and <= 100.0"),
         (["--percent-random", "50", "--checkpoint", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
+        (["--compression", "brotli"], "record.compression = 'brotli': must be one of gzip, lzf, zstd"),
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(tmp_path, args, message):
     result = invoke([*args, "--out-dir", str(tmp_path / "out")], write_params(tmp_path / "p.yaml", tiny_params()))
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_zstd_without_hdf5plugin_exits_2_with_one_line_before_writing(tmp_path):
+    params_file = write_params(tmp_path / "p.yaml", tiny_params(record={"episodes": 1, "percent_random": 100}))
+    args = ["record", "--params", str(params_file), "--compression", "zstd", "--out-dir", str(tmp_path / "out")]
+    hidden = "import sys; sys.modules['hdf5plugin'] = None; from stages.cli import app; app()"  # as if uninstalled
+    proc = subprocess.run([str(PYTHON), "-c", hidden, *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "Error: record.compression = 'zstd' needs the hdf5plugin package: pip install hdf5plugin (or the "
+        "pipeline's zstd extra: pip install '.[zstd]')"
+    ]
     assert not (tmp_path / "out").exists()
 
 
