@@ -167,7 +167,12 @@ class RecordParams:
     max_episode_steps: int = spec(
         0, "cap on agent steps per recorded episode (0: no cap beyond env.max_episode_frames)", ge=0
     )
-    png: bool = spec(False, "also export every frame as PNG under data/frames/")
+    png: bool = spec(
+        False, "also export every frame as PNG under data/frames/ (episode_<k>/frame_<n>.png, zero-padded)"
+    )
+    png_observations: bool = spec(
+        False, "also export the agent's observations as PNG under data/frames/ (episode_<k>/observation_<n>.png)"
+    )
     fps: int = spec(30, "frame rate of the MP4 videos", gt=0, le=120)
     video_scale: int = spec(3, "integer upscaling of the game screen in the videos", ge=1, le=8)
     compression: str = spec(

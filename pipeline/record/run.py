@@ -168,13 +168,18 @@ def episode_writers(
         )
     ]
     if frames is not None:
-        writers.append(stack.enter_context(PngEpisode(frames, k, kind, seed, meanings)))
+        writers.append(
+            stack.enter_context(
+                PngEpisode(frames, k, kind, seed, meanings, frames=r.png, observations=r.png_observations)
+            )
+        )
     return writers
 
 
 @dataclass(frozen=True)
 class EpisodeFolders:
-    """The temporary folders an episode's files go to: MP4s, PNG folders (None without record.png), dataset shards."""
+    """The temporary folders an episode's files go to: MP4s, PNG folders (None without a PNG export), dataset
+    shards."""
 
     videos: Path
     frames: Path | None
@@ -230,12 +235,13 @@ class EpisodeRecorder:
 def record(
     params: Params, checkpoint: Path, out_dir: Path, console: Console | None = None, model: str | None = None
 ) -> RecordLayout:
-    """Play record.episodes episodes, env.num_envs at once, and write gameplay.h5, videos/ and (with record.png)
-    frames/ under out_dir. The checkpoint is only read when trained episodes are asked for; `model` names it in the
-    dataset (record.model by default)."""
+    """Play record.episodes episodes, env.num_envs at once, and write gameplay.h5, videos/ and (with record.png or
+    record.png_observations) frames/ under out_dir. The checkpoint is only read when trained episodes are asked for;
+    `model` names it in the dataset (record.model by default)."""
     model = model or params.record.model
     console = console or Console(stderr=True)
     r, layout = params.record, RecordLayout(Path(out_dir))
+    pngs = r.png or r.png_observations
     n_random, n_trained = agent_counts(r.episodes, r.percent_random)
     check_available(r.compression)  # refused here, before any output exists
     if n_trained:
@@ -256,7 +262,7 @@ def record(
         tmp_dataset = outputs.enter_context(atomic_path(layout.dataset))
         tmp_videos = outputs.enter_context(atomic_path(layout.videos))
         tmp_videos.mkdir()
-        tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if r.png else None
+        tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if pngs else None
         shards = Path(outputs.enter_context(tempfile.TemporaryDirectory(prefix=".shards.tmp-", dir=layout.root)))
         dataset = outputs.enter_context(
             GameplayWriter(
@@ -289,11 +295,11 @@ def record(
             append,
             check,
         )
-    if not r.png:
+    if not pngs:
         remove(layout.frames)  # a stale export of an earlier dataset would contradict this one
     console.print(
         f"Wrote {layout.dataset}, {r.episodes} videos in {layout.videos}"
-        + (f" and PNG frames in {layout.frames}" if r.png else ""),
+        + (f" and PNGs in {layout.frames}" if pngs else ""),
         highlight=False,
         soft_wrap=True,
     )

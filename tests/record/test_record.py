@@ -27,21 +27,22 @@ from pipeline.data.schema import (
     ROW_FIELDS,
 )
 from pipeline.envs.atari import make_env
-from pipeline.record.png import frame_path, read_frame
+from pipeline.record.png import episode_folder, frame_path, observation_path, read_frame, read_observation
 from pipeline.record.run import agent_counts, episode_seed, record
 from pipeline.record.video import video_size
 from stages.cli import app
 from tests.helpers import tiny_params, write_params
 
 STEPS = 40  # tiny_params: record.max_episode_steps
+PNGS = {"png": True, "png_observations": True}
 PYTHON = Path(sys.executable)
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, tiny_checkpoint) -> Path:
-    """3 episodes (1 random, 2 trained) of at most 40 steps, with the PNG export."""
+    """3 episodes (1 random, 2 trained) of at most 40 steps, with the PNG export of frames and observations."""
     out = tmp_path_factory.mktemp("data")
-    record(tiny_params(record={"png": True}), tiny_checkpoint, out)
+    record(tiny_params(record=PNGS), tiny_checkpoint, out)
     return out
 
 
@@ -51,7 +52,7 @@ def episodes_of(path: Path):
 
 
 def test_layout_dtypes_and_attributes(recorded, tiny_checkpoint):
-    params = tiny_params(record={"png": True})
+    params = tiny_params(record=PNGS)
     with h5py.File(recorded / "gameplay.h5") as f:
         n = len(f["frames"])
         for name, dtype in ((f.name, f.dtype) for f in ROW_FIELDS):
@@ -117,7 +118,7 @@ def test_parallel_recording_equals_the_sequential_one(recorded, tmp_path, tiny_c
     """The same 3 episodes (1 random, 2 trained) played by 3 workers: every array, the episode table, the
     attributes (params but env.num_envs), the videos and the PNG export are those of the sequential recording."""
     parallel = tmp_path / "parallel"
-    record(tiny_params(env={"num_envs": 3}, record={"png": True}), tiny_checkpoint, parallel)
+    record(tiny_params(env={"num_envs": 3}, record=PNGS), tiny_checkpoint, parallel)
     with h5py.File(recorded / "gameplay.h5") as a, h5py.File(parallel / "gameplay.h5") as b:
         assert dataset_names(a) == dataset_names(b) and "episodes/agent" in dataset_names(a)
         for name in dataset_names(a):
@@ -138,8 +139,8 @@ def test_parallel_recording_equals_the_sequential_one(recorded, tmp_path, tiny_c
     pngs = sorted(str(p.relative_to(recorded)) for p in (recorded / "frames").rglob("*"))
     assert pngs == sorted(str(p.relative_to(parallel)) for p in (parallel / "frames").rglob("*"))
     for k in range(3):
-        assert (recorded / f"frames/episode_{k}/actions.json").read_text() == (
-            parallel / f"frames/episode_{k}/actions.json"
+        assert (episode_folder(recorded / "frames", k) / "actions.json").read_text() == (
+            episode_folder(parallel / "frames", k) / "actions.json"
         ).read_text()
     assert not [p.name for p in parallel.iterdir() if p.name.startswith(".")]  # no shards or temporaries left
 
@@ -185,15 +186,25 @@ def test_videos_decode_with_one_frame_per_row_and_the_padded_size(recorded):
             assert reader.count_frames() == table["length"][k] + 1
 
 
-def test_png_export_matches_the_hdf5_frames_and_actions(recorded):
+def test_png_export_matches_the_hdf5_frames_observations_and_actions(recorded):
     table = episodes_of(recorded / "gameplay.h5")
+    root = recorded / "frames"
+    assert sorted(p.name for p in root.iterdir()) == [episode_folder(root, k).name for k in range(3)]
     with h5py.File(recorded / "gameplay.h5") as f:
         for k in range(len(table)):
             first, n = table["first_row"][k], table["length"][k]
-            assert len(list((recorded / f"frames/episode_{k}").glob("frame_*.png"))) == n + 1
+            names = sorted(p.name for p in episode_folder(root, k).iterdir())
+            frames = [frame_path(root, k, t).name for t in range(n + 1)]
+            observations = [observation_path(root, k, t).name for t in range(n + 1)]
+            assert names == sorted(["actions.json", *frames, *observations])
+            assert [p.name for p in sorted(episode_folder(root, k).glob("frame_*.png"))] == frames  # play order
+            assert frames[10] == "frame_000010.png"
             for t in range(n + 1):
-                np.testing.assert_array_equal(read_frame(frame_path(recorded / "frames", k, t)), f["frames"][first + t])
-            meta = json.loads((recorded / f"frames/episode_{k}/actions.json").read_text())
+                np.testing.assert_array_equal(read_frame(frame_path(root, k, t)), f["frames"][first + t])
+                np.testing.assert_array_equal(
+                    read_observation(observation_path(root, k, t)), f["observations"][first + t]
+                )
+            meta = json.loads((episode_folder(root, k) / "actions.json").read_text())
             assert meta["actions"] == f["actions"][first : first + n].tolist()
             assert meta["agent"] == table["agent"][k] and meta["seed"] == table["seed"][k]
 
