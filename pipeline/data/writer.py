@@ -100,6 +100,9 @@ class GameplayWriter:
         self.rows, self.pending = end, []
 
     def close(self) -> None:
+        """Write what is pending and the episode table, and close the file; closing again does nothing."""
+        if not self.file.id.valid:
+            return
         self._flush()
         group = self.file.create_group("episodes")
         for column in EPISODE_COLUMNS:

@@ -23,17 +23,18 @@ RECIPE_VERSION = 1
 # The wrappers a recipe may name, by name: a file never makes us import code it names itself.
 WRAPPERS: dict[str, type[gym.Wrapper]] = {"AtariPreprocessing": AtariPreprocessing, "FireOnReset": FireOnReset}
 
-HOW_TO_REPLAY = (
-    "1. import gymnasium, ale_py; gymnasium.register_envs(ale_py); env = gymnasium.make(env_id, **env_kwargs). "
-    "2. Wrap env in each of `wrappers` in order: AtariPreprocessing is gymnasium.wrappers.AtariPreprocessing(env, "
-    "**kwargs); FireOnReset: after every reset, step each of kwargs['actions'] (= reset_actions) in order, and if a "
-    "step ends the episode, reset again with the same arguments and go on with the next action. "
-    "3. Episode k: obs, info = env.reset(seed=episodes/seed[k]); for each of its rows but the last, "
-    "env.step(actions[row]). Row t's observation is the one the reset (t = 0) or step t - 1 returned, its frame is "
-    "env.unwrapped.ale.getScreenRGB() and its lives info['lives'] at that moment; step t gives rewards[t], "
-    "terminated[t], and truncated[t] (also set on step max_episode_steps when that is > 0). "
-    "Equivalently, with this package installed: gymnasium.make(gymnasium.envs.registration.EnvSpec.from_json("
-    "json.dumps(gymnasium_spec))), or pipeline.dataset.make_env(path) and replay_episode(path, k)."
+HOW_TO_REPLAY = (  # each step a sentence, for the card and for readers of the attribute alone
+    "import gymnasium, ale_py; gymnasium.register_envs(ale_py); env = gymnasium.make(env_id, **env_kwargs).",
+    "Wrap env in each of `wrappers` in order: AtariPreprocessing is gymnasium.wrappers.AtariPreprocessing(env, "
+    "**kwargs); FireOnReset means: after every reset, step each of kwargs['actions'] (= reset_actions) in order, and "
+    "if such a step ends the episode, reset again with the same arguments and go on with the next action.",
+    "Episode k: obs, info = env.reset(seed=episodes/seed[k]), then env.step(actions[row]) for each of its rows but "
+    "the last (the final state, action -1).",
+    "Row t's observation is the one the reset (t = 0) or step t - 1 returned; its frame is "
+    "env.unwrapped.ale.getScreenRGB() and its lives info['lives'] at that moment; step t returns rewards[t] and "
+    "terminated[t]; truncated[t] is the step's truncated, or t + 1 == max_episode_steps when that is > 0.",
+    "With the pipeline package installed, gymnasium.make(EnvSpec.from_json(json.dumps(gymnasium_spec))) builds the "
+    "same env, and pipeline.dataset.make_env(path) and replay_episode(path, k) do all of the above.",
 )
 
 

@@ -41,8 +41,10 @@ from pipeline.core.atomic import atomic_path, remove
 from pipeline.core.seeding import derive_seed
 from pipeline.core.signals import Interrupted, stop_on_signals
 from pipeline.core.versions import git_commit, library_versions
+from pipeline.data.card import dataset_card
 from pipeline.data.codecs import check_available
 from pipeline.data.schema import LAYOUT_NOTE
+from pipeline.data.splits import load_split_index
 from pipeline.data.writer import GameplayWriter
 from pipeline.envs.atari import action_meanings, env_id, game_action_meanings, make_env
 from pipeline.envs.recipe import env_recipe
@@ -232,6 +234,35 @@ class EpisodeRecorder:
         self.env.close()
 
 
+def sibling_files(r: RecordParams) -> dict[str, str]:
+    """What the card says about the other outputs beside the dataset."""
+    files = {
+        "videos/": "one MP4 per episode, <agent>_agent_<k>.mp4 (random or trained, k the episode id): the game "
+        f"scaled up {r.video_scale}x beside a panel with the episode, frame, action, reward and return; video frame "
+        "n is row n of episode k",
+    }
+    if r.png or r.png_observations:
+        images = " and ".join(
+            name
+            for name, wanted in (("frame_<n>.png (RGB screen)", r.png), ("observation_<n>.png", r.png_observations))
+            if wanted
+        )
+        files["frames/"] = (
+            f"episode_<k>/{images}, zero-padded, image n being row n of episode k, and actions.json "
+            "(actions[n] is the action taken at image n)"
+        )
+    return files
+
+
+def split_of(layout: RecordLayout, dataset: Path) -> dict | None:
+    """The split index beside the dataset if it was made for these very bytes (a re-recording of the same dataset),
+    else None: an index of another recording says nothing about this one."""
+    try:
+        return load_split_index(layout.splits, dataset)
+    except ValueError:  # none, unreadable, or another dataset's
+        return None
+
+
 def record(
     params: Params, checkpoint: Path, out_dir: Path, console: Console | None = None, model: str | None = None
 ) -> RecordLayout:
@@ -258,8 +289,9 @@ def record(
 
     progress = RecordProgress(console, r, n_random)
     with contextlib.ExitStack() as outputs, stop_on_signals() as stop, progress.bars:
-        # entered first, renamed last: a dataset in place means its videos and frames are in place too
+        # entered first, renamed last: a dataset in place means its card, videos and frames are in place too
         tmp_dataset = outputs.enter_context(atomic_path(layout.dataset))
+        tmp_card = outputs.enter_context(atomic_path(layout.card))
         tmp_videos = outputs.enter_context(atomic_path(layout.videos))
         tmp_videos.mkdir()
         tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if pngs else None
@@ -295,10 +327,14 @@ def record(
             append,
             check,
         )
+        dataset.close()
+        tmp_card.write_text(
+            dataset_card(tmp_dataset, layout.dataset.name, sibling_files(r), split_of(layout, tmp_dataset))
+        )
     if not pngs:
         remove(layout.frames)  # a stale export of an earlier dataset would contradict this one
     console.print(
-        f"Wrote {layout.dataset}, {r.episodes} videos in {layout.videos}"
+        f"Wrote {layout.dataset} (described in {layout.card}), {r.episodes} videos in {layout.videos}"
         + (f" and PNGs in {layout.frames}" if pngs else ""),
         highlight=False,
         soft_wrap=True,

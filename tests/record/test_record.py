@@ -251,7 +251,7 @@ def test_interrupted_record_leaves_the_previous_dataset_or_none(tmp_path, signum
             assert proc.returncode == -signal.SIGKILL
         visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
         if out == previous:
-            assert file_hash(out / "gameplay.h5") == before and visible == ["gameplay.h5", "videos"]
+            assert file_hash(out / "gameplay.h5") == before and visible == ["DATASET.md", "gameplay.h5", "videos"]
             assert [p.name for p in (out / "videos").iterdir()] == ["random_agent_0.mp4"]
         else:
             assert visible == []
@@ -284,7 +284,7 @@ def test_a_failing_worker_fails_the_recording_and_leaves_the_previous_one(tmp_pa
         timeout=120,
     )
     assert proc.returncode == 1 and "File too large" in " ".join(proc.stderr.split()), proc.stderr  # however wrapped
-    assert sorted(p.name for p in out.iterdir()) == ["gameplay.h5", "videos"]
+    assert sorted(p.name for p in out.iterdir()) == ["DATASET.md", "gameplay.h5", "videos"]
     assert file_hash(out / "gameplay.h5") == before
     assert [p.name for p in (out / "videos").iterdir()] == ["random_agent_0.mp4"]
 
