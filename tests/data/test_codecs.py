@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import h5py
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
@@ -62,3 +63,38 @@ def test_without_hdf5plugin_writing_zstd_is_refused_before_the_file_exists(tmp_p
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith("record.compression = 'zstd' needs the hdf5plugin package: pip install")
     assert not target.exists()
+
+
+@pytest.mark.slow
+def test_spawned_workers_load_the_plugin_themselves(tmp_path):
+    """A spawned DataLoader worker starts without hdf5plugin imported; opening the file there loads it."""
+    pytest.importorskip("hdf5plugin")
+    zstd = write_dataset(tmp_path / "zstd.h5", compression="zstd")
+    ds = GameplayDataset(zstd, window=2, keys=("observations", "actions"))
+    loader = DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn")
+    got = torch.cat([batch["observations"] for batch in loader])
+    torch.testing.assert_close(got, torch.stack([ds[i]["observations"] for i in range(len(ds))]), rtol=0, atol=0)
+
+
+def test_a_zstd_recording_holds_what_a_gzip_one_does_and_replays(random_recording, tmp_path):
+    """The same episodes recorded with zstd (shards appended chunk for chunk, as with gzip): identical arrays."""
+    pytest.importorskip("hdf5plugin")
+    from pipeline.dataset import load_episode, replay_episode
+    from pipeline.record.run import record
+    from tests.conftest import RECORDING_CAPS
+    from tests.helpers import tiny_params
+
+    cap = RECORDING_CAPS["MsPacman"]
+    params = tiny_params(
+        env={"game": "MsPacman", "num_envs": 2},
+        record={"episodes": 2, "percent_random": 100, "max_episode_steps": cap, "compression": "zstd"},
+    )
+    zstd = record(params, tmp_path / "none.pt", tmp_path / "zstd").dataset
+    gzip = random_recording("MsPacman") / "gameplay.h5"
+    with h5py.File(gzip) as a, h5py.File(zstd) as b:
+        assert filters_of(b["frames"])[-1] == ZSTD_FILTER
+        for name in ("frames", "observations", "actions", "rewards", "terminated", "truncated", "lives"):
+            np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
+    replayed, stored = replay_episode(zstd, 1), load_episode(zstd, 1)
+    for name in stored:
+        np.testing.assert_array_equal(replayed[name], stored[name], err_msg=name)
