@@ -14,12 +14,11 @@ import h5py
 from pipeline.config.layout import CARD_NAME
 from pipeline.core.atomic import atomic_path
 from pipeline.core.hashing import file_hash
-from pipeline.data.codecs import filters_of
+from pipeline.data.codecs import describe_compression
 from pipeline.data.reader import action_meanings, open_gameplay, read_env_recipe, read_episodes
 from pipeline.data.schema import FORMAT_VERSION, LAYOUT_NOTE, EpisodeTable, format_tables
 
 SPLITS_BEGIN, SPLITS_END = "<!-- splits:begin -->", "<!-- splits:end -->"
-COMPRESSION_NAMES = {"gzip": "gzip", "lzf": "lzf", "32015": "Zstandard (needs hdf5plugin to read)"}
 
 
 def card_beside(dataset: Path) -> Path:
@@ -29,14 +28,6 @@ def card_beside(dataset: Path) -> Path:
 
 def _mib(n: float) -> str:
     return f"{n / 2**20:,.1f} MiB"
-
-
-def _compression(f: h5py.File) -> str:
-    frames = f["frames"]
-    name = COMPRESSION_NAMES.get(str(frames.compression), str(frames.compression))
-    if frames.compression == "gzip":
-        name += f" level {frames.compression_opts}"
-    return name if filters_of(frames) else "none"
 
 
 def _contents(table: EpisodeTable) -> list[str]:
@@ -115,7 +106,7 @@ def dataset_card(dataset: Path, name: str, files: dict[str, str], split_index: d
     """DATASET.md for the gameplay file at `dataset`, to be read as `name`; `files` describes the outputs beside it."""
     with open_gameplay(dataset) as f:
         table, meanings, recipe = read_episodes(f), action_meanings(f), read_env_recipe(f)
-        attrs, compression, rows = dict(f.attrs), _compression(f), len(f["actions"])
+        attrs, compression, rows = dict(f.attrs), describe_compression(f["frames"]), len(f["actions"])
         last_steps = table["first_row"] + table["length"] - 1
         terminated, truncated = (int(f[flag][:][last_steps].sum()) for flag in ("terminated", "truncated"))
     size, digest = os.path.getsize(dataset), file_hash(dataset)

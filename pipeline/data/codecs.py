@@ -54,6 +54,14 @@ def filters_of(ds: h5py.Dataset) -> list[int]:
     return [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
 
 
+def describe_compression(ds: h5py.Dataset) -> str:
+    """How a dataset is compressed, in words a reader acts on (h5py names a plugin's filter only 'unknown')."""
+    names = {h5py.h5z.FILTER_DEFLATE: f"gzip level {ds.compression_opts}", h5py.h5z.FILTER_LZF: "lzf"}
+    names[ZSTD_FILTER] = f"Zstandard: to read it, {PLUGIN_HINT}"
+    found = [names[i] for i in filters_of(ds) if i in names]
+    return ", ".join(found) or "uncompressed"
+
+
 def ensure_readable(f: h5py.File, path: Path) -> None:
     """Make every filter the file's datasets use available (importing hdf5plugin for Zstandard), or raise an
     InputError naming what to install. Cheap: it reads each dataset's header, never its data."""

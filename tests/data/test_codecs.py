@@ -95,6 +95,8 @@ def test_a_zstd_recording_holds_what_a_gzip_one_does_and_replays(random_recordin
         assert filters_of(b["frames"])[-1] == ZSTD_FILTER
         for name in ("frames", "observations", "actions", "rewards", "terminated", "truncated", "lives"):
             np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
+    card = zstd.with_name("DATASET.md").read_text().split("\n## ")[0]
+    assert "(Zstandard: to read it, pip install hdf5plugin" in card
     replayed, stored = replay_episode(zstd, 1), load_episode(zstd, 1)
     for name in stored:
         np.testing.assert_array_equal(replayed[name], stored[name], err_msg=name)
