@@ -65,8 +65,10 @@ def window_starts(
     return first_rows.astype(np.int64)[owner] + offsets - (window - 1 if pad_start else 0), owner
 
 
-def _check_arguments(window: Any, keys: Any, flags: dict[str, Any], transform: Any, split: Any) -> None:
+def _check_arguments(path: Any, window: Any, keys: Any, flags: dict[str, Any], transform: Any, split: Any) -> None:
     """Each argument's type and range, named in one line (window='2' is a mistake, not a window of 2)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"path = {path!r} ({type(path).__name__}): must be the path of a gameplay file")
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise InputError(f"window = {window!r} ({type(window).__name__}): must be an integer >= 1")
     if isinstance(keys, str) or not isinstance(keys, Sequence) or not keys:
@@ -143,7 +145,7 @@ class GameplayDataset(Dataset):
         transform: Callable[[dict[str, torch.Tensor]], Any] | None = None,
     ):
         flags = dict(include_final=include_final, mask_actions=mask_actions, pad_start=pad_start, float_chw=float_chw)
-        _check_arguments(window, keys, flags, transform, split)
+        _check_arguments(path, window, keys, flags, transform, split)
         self.path = Path(path)
         with open_gameplay(self.path) as f:
             self.table = read_episodes(f)

@@ -242,6 +242,11 @@ def test_bad_argument_types_and_unfillable_windows_are_named(dataset, kwargs, me
         GameplayDataset(dataset, **kwargs)
 
 
+def test_a_path_that_is_not_one_is_named():
+    with pytest.raises(InputError, match=r"path = 3 \(int\): must be the path of a gameplay file"):
+        GameplayDataset(3)
+
+
 def test_a_window_longer_than_every_episode_works_with_padding(dataset):
     ds = GameplayDataset(dataset, window=11, keys=("padding",), pad_start=True)
     assert len(ds) == sum(n + 1 for n in LENGTHS) and ds[0]["padding"].sum() == 10
