@@ -15,6 +15,7 @@ from typing import Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pipeline.config.errors import InputError
 from pipeline.config.layout import TrainLayout
@@ -40,7 +41,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except InputError as err:
-        console.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)  # '[zstd]' is text
         raise typer.Exit(2) from None
     except Interrupted as stop:
         console.print(f"[yellow]{stop}[/]", highlight=False, soft_wrap=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SPLITS_NAME = "splits.json"  # beside the dataset it splits
+CARD_NAME = "DATASET.md"  # the dataset card, beside the dataset it describes
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,11 @@ class RecordLayout:
     def frames(self) -> Path:
         """The PNG export, written only with record.png."""
         return self.root / "frames"
+
+    @property
+    def card(self) -> Path:
+        """The dataset card record writes beside the dataset (`pipeline split` updates its splits section)."""
+        return self.root / CARD_NAME
 
     @property
     def splits(self) -> Path:

@@ -105,8 +105,8 @@ def split_dataset(dataset: Path, out: Path, val_fraction: float, seed: int) -> d
     return index
 
 
-def load_split_ids(splits_path: Path, dataset: Path) -> dict[str, list[int]]:
-    """The {"train": ids, "val": ids} mapping of a split index, checked to belong to this very dataset file."""
+def load_split_index(splits_path: Path, dataset: Path) -> dict:
+    """The split index document (see split_index), checked to belong to this very dataset file."""
     splits_path = Path(splits_path)
     if not splits_path.is_file():
         raise InputError(f"split index '{splits_path}' does not exist; run `pipeline split` first")
@@ -120,4 +120,9 @@ def load_split_ids(splits_path: Path, dataset: Path) -> dict[str, list[int]]:
         raise InputError(
             f"split index '{splits_path}' was made for another version of '{dataset}'; run `pipeline split` again"
         )
-    return {name: [int(i) for i in ids] for name, ids in index["splits"].items()}
+    return index
+
+
+def load_split_ids(splits_path: Path, dataset: Path) -> dict[str, list[int]]:
+    """The {"train": ids, "val": ids} mapping of a split index, checked to belong to this very dataset file."""
+    return {name: [int(i) for i in ids] for name, ids in load_split_index(splits_path, dataset)["splits"].items()}

@@ -12,7 +12,7 @@ TRAIN, EVAL, RECORD = TrainLayout(), EvalLayout(), RecordLayout()
 EXPECTED = {
     "train": (set(), {TRAIN.model, TRAIN.best, TRAIN.live}),
     "evaluate": ({TRAIN.model, TRAIN.best}, {EVAL.metrics, EVAL.episodes, EVAL.plot}),
-    "record": ({TRAIN.model, TRAIN.best}, {RECORD.dataset, RECORD.videos}),
+    "record": ({TRAIN.model, TRAIN.best}, {RECORD.dataset, RECORD.card, RECORD.videos}),
     "split": ({RECORD.dataset}, {RECORD.splits}),
 }
 
