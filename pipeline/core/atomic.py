@@ -1,16 +1,24 @@
-"""Write outputs under a temporary name and rename them into place, so a reader never sees half a file."""
+"""Write outputs under a temporary name and rename them into place, so a reader never sees half a file.
+
+Every temporary is named `.NAME.tmp-PID` (or `.NAME.old-PID` for a folder being swapped out) beside what it becomes,
+so a run killed before it could clean up leaves names that say what they were and whose they were: the next run
+that writes there removes those whose process is gone (remove_stale_temporaries).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Iterator
 
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)$")
 
-def temporary_sibling(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+def temporary_sibling(path: Path, tag: str = "tmp") -> Path:
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
 
 
 @contextlib.contextmanager
@@ -22,16 +30,64 @@ def atomic_path(path: Path) -> Iterator[Path]:
     remove(tmp)
     try:
         yield tmp
+        if tmp.is_dir() and path.exists():
+            old = temporary_sibling(path, "old")
+            os.replace(path, old)
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                os.replace(old, path)
+                raise
+            remove(old)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         remove(tmp)
         raise
-    if tmp.is_dir() and path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        os.replace(path, old)
-        os.replace(tmp, path)
-        remove(old)
-    else:
-        os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def scratch_folder(path: Path) -> Iterator[Path]:
+    """A temporary folder named like the others (`.NAME.tmp-PID` beside `path`), removed when done however it ends."""
+    tmp = temporary_sibling(Path(path))
+    remove(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    finally:
+        remove(tmp)
+
+
+def real_name(path: Path) -> Path:
+    """What a temporary stands for (`data/.gameplay.h5.tmp-12` -> `data/gameplay.h5`); any other path as it is."""
+    path = Path(path)
+    match = _TEMPORARY.match(path.name)
+    return path.with_name(match["name"]) if match else path
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporaries under `folder` (at any depth) whose process is gone; return what was removed."""
+    removed = []
+    for parent, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            match = _TEMPORARY.match(name)
+            if match and not _alive(int(match["pid"])):
+                removed.append(Path(parent) / name)
+                remove(removed[-1])
+        dirs[:] = [d for d in dirs if not _TEMPORARY.match(d)]  # never look inside a temporary, live or removed
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # gone, or a number no process can have
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def remove(path: Path) -> None:
