@@ -13,7 +13,7 @@ import inspect
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Iterator, NoReturn, Optional
+from typing import Callable, Iterator, NoReturn, Optional, Sequence
 
 import typer
 from rich.console import Console
@@ -79,11 +79,12 @@ def reported_errors() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def writing(*folders: Path) -> Iterator[None]:
-    """Hold the folders a command writes for as long as it runs (see pipeline.core.outputs.claimed)."""
+def writing(*folders: Path, inside: Sequence[Path] = ()) -> Iterator[None]:
+    """Hold the folders a command writes for as long as it runs, sweeping what killed runs left in them and in the
+    subfolders `inside` of the first (see pipeline.core.outputs.claimed)."""
     with contextlib.ExitStack() as stack:
-        for folder in dict.fromkeys(Path(f) for f in folders):
-            stack.enter_context(claimed(folder, "output folder"))
+        for i, folder in enumerate(dict.fromkeys(Path(f) for f in folders)):
+            stack.enter_context(claimed(folder, "output folder", inside if i == 0 else ()))
         yield
 
 

@@ -9,7 +9,7 @@ import typer
 from pipeline.config.layout import RecordLayout
 from pipeline.config.params import Params
 from pipeline.data.splits import split_dataset
-from stages.common import console, with_params
+from stages.common import console, with_params, writing
 
 
 @with_params("split")
@@ -19,7 +19,8 @@ def split_command(
     out: Path = typer.Option(RecordLayout().splits, "--out", help="where to write the split index"),
 ) -> None:
     """Split a dataset by whole episodes into train and val, stratified by agent kind, deterministic for the seed."""
-    index = split_dataset(dataset, out, params.split.val_fraction, params.seed)
+    with writing(out.parent):
+        index = split_dataset(dataset, out, params.split.val_fraction, params.seed)
     for name, counts in index["counts"].items():
         console.print(
             f"{name:>5}: {len(index['splits'][name])} episodes ("

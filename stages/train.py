@@ -8,8 +8,9 @@ import typer
 
 from pipeline.config.layout import TrainLayout
 from pipeline.config.params import Params
+from pipeline.train.log import snapshot_path
 from pipeline.train.trainer import train
-from stages.common import console, with_params
+from stages.common import console, with_params, writing
 
 
 @with_params("env", "train")
@@ -26,4 +27,6 @@ def train_command(
 ) -> None:
     """Train a DQN agent (Double DQN, PER or uniform replay) on an Atari game."""
     mode = "yes" if resume else "auto" if auto_resume else "no"
-    train(params, out_dir, resume=mode, console=console)
+    layout = TrainLayout(out_dir)
+    with writing(out_dir, inside=(layout.checkpoints, layout.live, snapshot_path(layout.live, 0).parent)):
+        train(params, out_dir, resume=mode, console=console)

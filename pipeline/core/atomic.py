@@ -66,16 +66,14 @@ def real_name(path: Path) -> Path:
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Remove the temporaries under `folder` (at any depth) whose process is gone; return what was removed."""
-    removed = []
-    for parent, dirs, files in os.walk(folder):
-        for name in [*dirs, *files]:
-            match = _TEMPORARY.match(name)
-            if match and not _alive(int(match["pid"])):
-                removed.append(Path(parent) / name)
-                remove(removed[-1])
-        dirs[:] = [d for d in dirs if not _TEMPORARY.match(d)]  # never look inside a temporary, live or removed
-    return removed
+    """Remove the temporaries in `folder` (not below it) whose process is gone; return what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.iterdir() if (m := _TEMPORARY.match(p.name)) and not _alive(int(m["pid"]))]
+    for path in stale:
+        remove(path)
+    return stale
 
 
 def _alive(pid: int) -> bool:

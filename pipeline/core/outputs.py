@@ -8,7 +8,7 @@ import fcntl
 import os
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from pipeline.config.errors import EnvironmentFault, InputError
 from pipeline.core.atomic import remove_stale_temporaries, temporary_sibling
@@ -59,10 +59,11 @@ def check_free_space(folder: Path, needed: int, what: str) -> None:
 
 
 @contextlib.contextmanager
-def claimed(folder: Path, what: str) -> Iterator[None]:
+def claimed(folder: Path, what: str, inside: Sequence[Path] = ()) -> Iterator[None]:
     """Hold `folder` for this run: a second run writing there stops with one line instead of one silently replacing
     the other's outputs. A lock left by a killed run is free (flock dies with its process) and is taken over; the
-    temporaries such runs left are removed. Folders created for the lock that are still empty at the end go again."""
+    temporaries such runs left in `folder` and in the subfolders `inside` are removed. Folders created for the lock
+    that are still empty at the end go again."""
     folder = Path(folder)
     check_output(folder, what, folder=True)
     created = [p for p in (folder, *folder.parents) if not p.exists()]
@@ -70,7 +71,8 @@ def claimed(folder: Path, what: str) -> Iterator[None]:
     try:
         fd = _lock(folder / LOCK_NAME, what, folder)
         try:
-            remove_stale_temporaries(folder)
+            for swept in (folder, *inside):
+                remove_stale_temporaries(swept)
             yield
         finally:
             os.unlink(folder / LOCK_NAME)

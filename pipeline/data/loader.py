@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from pipeline.config.errors import InputError
-from pipeline.data.reader import open_gameplay, read_episodes
+from pipeline.data.reader import damage_reported, open_gameplay, read_episodes
 from pipeline.data.schema import ROW_DATASETS, EpisodeTable
 from pipeline.data.splits import load_split_ids, splits_beside
 
@@ -55,6 +55,19 @@ def window_starts(first_rows: np.ndarray, lengths: np.ndarray, window: int) -> t
     return first_rows.astype(np.int64)[owner] + offsets, owner
 
 
+def check_arguments(path, split, window, keys, splits_path) -> None:
+    """The constructor's arguments, each checked for its type and value: a wrong one is an InputError naming it."""
+    for name, value in (("path", path), ("splits_path", splits_path)):
+        if not isinstance(value, (str, os.PathLike)) and not (name == "splits_path" and value is None):
+            raise InputError(f"{name} = {value!r}: must be a file path (str or Path)")
+    if split is not None and not isinstance(split, str):
+        raise InputError(f"split = {split!r}: must be a split name such as 'train' or 'val', or None for all episodes")
+    if not isinstance(window, (int, np.integer)) or isinstance(window, bool) or window < 1:
+        raise InputError(f"window = {window!r}: must be an integer >= 1")
+    if isinstance(keys, str) or not isinstance(keys, Sequence) or not keys or any(k not in KEYS for k in keys):
+        raise InputError(f"keys = {keys!r}: each must be one of {', '.join(KEYS)} (a list of one or more)")
+
+
 class GameplayDataset(Dataset):
     """Windows of `window` consecutive rows of one split (None: every episode), as a dict of tensors per `keys`:
     frames (w, 210, 160, 3) uint8, observations (w, S, S) uint8, actions (w,) int64, rewards (w,) float32,
@@ -68,13 +81,9 @@ class GameplayDataset(Dataset):
         keys: Sequence[str] = ("frames", "actions", "rewards", "dones"),
         splits_path: Path | None = None,
     ):
+        check_arguments(path, split, window, keys, splits_path)
         self.path = Path(path)
-        unknown = [k for k in keys if k not in KEYS]
-        if unknown or not keys:
-            raise InputError(f"keys {list(keys)!r}: each must be one of {', '.join(KEYS)}")
-        if window < 1:
-            raise InputError(f"window = {window}: must be an integer >= 1")
-        with open_gameplay(self.path) as f:
+        with open_gameplay(self.path) as f, damage_reported(self.path):
             self.table = read_episodes(f)
         split_ids = None
         if split is not None:
@@ -114,8 +123,9 @@ class GameplayDataset(Dataset):
             raise IndexError(f"window {i} out of range for {len(self)} windows")
         start = int(self.starts[i])
         rows = slice(start, start + self.window)
-        arrays = self._open()
-        return {key: self._read(arrays, key, rows) for key in self.keys}
+        with damage_reported(self.path):
+            arrays = self._open()
+            return {key: self._read(arrays, key, rows) for key in self.keys}
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_arrays": {}, "_pid": -1}

@@ -19,6 +19,7 @@ from rich.progress import Progress, TaskID
 
 from pipeline.config.layout import EvalLayout
 from pipeline.config.params import Params
+from pipeline.core.outputs import check_output
 from pipeline.core.seeding import derive_seed
 from pipeline.envs.atari import action_meanings, make_env
 from pipeline.evaluate.report import (
@@ -138,6 +139,8 @@ def evaluate(
     """Play, summarise, write the metrics JSON, the per-episode CSV and the score plot; return the metrics.
     `model` names the checkpoint in the metrics (evaluate.model by default)."""
     console = console or Console(stderr=True)
+    for path, what in ((outputs.metrics, "metrics file"), (outputs.episodes, "episodes table"), (outputs.plot, "plot")):
+        check_output(path, what)  # before the episodes are played, not after
     policy = load_policy(checkpoint)
     check_env_matches(policy, params.env)
     results = play_agents(params, checkpoint, console)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -37,7 +36,8 @@ from rich.text import Text
 import pipeline
 from pipeline.config.layout import RecordLayout
 from pipeline.config.params import Params, RecordParams, params_to_dict
-from pipeline.core.atomic import atomic_path, remove
+from pipeline.core.atomic import atomic_path, remove, scratch_folder
+from pipeline.core.outputs import check_output
 from pipeline.core.seeding import derive_seed
 from pipeline.core.signals import Interrupted, stop_on_signals
 from pipeline.core.versions import git_commit, library_versions
@@ -230,6 +230,10 @@ def record(
     console = console or Console(stderr=True)
     r, layout = params.record, RecordLayout(Path(out_dir))
     n_random, n_trained = agent_counts(r.episodes, r.percent_random)
+    check_output(layout.dataset, "dataset")
+    check_output(layout.videos, "videos folder", folder=True)
+    if r.png:
+        check_output(layout.frames, "PNG folder", folder=True)
     if n_trained:  # refused here, before any output exists
         check_env_matches(load_policy(checkpoint), params.env)
     meanings = game_action_meanings(params.env)
@@ -249,7 +253,7 @@ def record(
         tmp_videos = outputs.enter_context(atomic_path(layout.videos))
         tmp_videos.mkdir()
         tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if r.png else None
-        shards = Path(outputs.enter_context(tempfile.TemporaryDirectory(prefix=".shards.tmp-", dir=layout.root)))
+        shards = outputs.enter_context(scratch_folder(layout.root / "shards"))
         dataset = outputs.enter_context(
             GameplayWriter(
                 tmp_dataset,

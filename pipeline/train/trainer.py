@@ -35,6 +35,7 @@ from pipeline.rl.schedules import beta_at
 from pipeline.train.diagnostics import write_diagnostics
 from pipeline.train.evaluation import Best, Evaluator, Snapshot, eval_seeds, free_cores
 from pipeline.train.log import TrainingLog, training_progress
+from pipeline.train.preflight import check_can_train
 
 # train keys that may change between an interrupted run and its resumption: they do not change what is learned
 RESUMABLE_CHANGES = {"steps", "checkpoint_interval", "keep_checkpoints", "log_interval", "device"}
@@ -378,6 +379,7 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     """
     console = console or Console(stderr=True)
     layout = TrainLayout(Path(out_dir))
+    check_can_train(params, layout)
     game_settings(params.env)  # an unknown game, mode or difficulty stops here, before a fresh start clears results
     saved = resumable_checkpoint(layout, params, required=resume == "yes") if resume != "no" else None
     if saved is None:

@@ -14,7 +14,7 @@ from tests.helpers import tiny_params
 
 # (changes to params.yaml, train flags, what the one-line error must say)
 BAD = {
-    "misspelled key": ({"train": {"batch_sise": 32}}, [], ["train.batch_sise", "did you mean 'batch_size'"]),
+    "misspelled key": ({"train": {"batch_sise": 32}}, [], ["train.batch_sise", "did you mean 'train.batch_size'"]),
     "misspelled section": ({"trian": {"steps": 10}}, [], ["'trian'", "did you mean 'train'"]),
     "wrong type": ({"train": {"steps": "many"}}, [], ["train.steps = 'many'", "an integer"]),
     "wrong type of bool": ({"train": {"clip_rewards": "sometimes"}}, [], ["train.clip_rewards", "true or false"]),
