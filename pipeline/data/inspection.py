@@ -183,11 +183,16 @@ def render(s: Summary, console: Console) -> None:
     console.print(storage)
 
 
-def contact_sheet(path: Path, out: Path, samples: int, seed: int) -> Path:
-    """A grid of `samples` frames drawn uniformly from all rows, in order, captioned with episode, frame and agent."""
+def check_sheet(out: Path, samples: int) -> None:
+    """What contact_sheet checks before it reads anything: the sample count, and that `out` can be written."""
     if samples < 1:
         raise InputError(f"--samples {samples}: must be an integer >= 1")
     check_output(out, "contact sheet")
+
+
+def contact_sheet(path: Path, out: Path, samples: int, seed: int) -> Path:
+    """A grid of `samples` frames drawn uniformly from all rows, in order, captioned with episode, frame and agent."""
+    check_sheet(out, samples)
     with open_gameplay(path) as f, damage_reported(path):
         table = read_episodes(f)
         rows = np.sort(

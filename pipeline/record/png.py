@@ -9,6 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.config.errors import EnvironmentFault
+from pipeline.core.atomic import real_name
 from pipeline.data.schema import NO_ACTION, Row
 
 
@@ -38,7 +40,11 @@ class PngEpisode:
         self.meanings, self.n, self.actions, self.rewards = action_meanings, 0, [], []
 
     def add(self, row: Row) -> None:
-        cv2.imwrite(str(frame_path(self.root, self.episode_id, self.n)), cv2.cvtColor(row.frames, cv2.COLOR_RGB2BGR))
+        path = frame_path(self.root, self.episode_id, self.n)
+        if not cv2.imwrite(str(path), cv2.cvtColor(row.frames, cv2.COLOR_RGB2BGR)):  # OpenCV says no more than that
+            raise EnvironmentFault(
+                f"'{real_name(path.parent.parent)}': could not write {path.name} (is the disk full?)"
+            )
         self.n += 1
         if row.actions != NO_ACTION:
             self.actions.append(row.actions)

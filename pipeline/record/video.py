@@ -16,6 +16,7 @@ import cv2
 import imageio.v2 as imageio
 import numpy as np
 
+from pipeline.core.faults import naming
 from pipeline.data.schema import FRAME_SHAPE, NO_ACTION, Row
 
 PANEL_WIDTH = 112  # panel width at scale 1; 160 + 112 = 272 = 17 * 16
@@ -82,18 +83,21 @@ class EpisodeVideo:
             ffmpeg_log_level="error",
             output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"],
         )
-        self.scale, self.meanings, self.agent, self.episode_id = scale, action_meanings, agent, episode_id
+        self.path, self.scale, self.meanings, self.agent = Path(path), scale, action_meanings, agent
+        self.episode_id = episode_id
         self.frame_number, self.cumulative = 0, 0.0
 
     def add(self, row: Row) -> None:
         self.cumulative += row.rewards
         action = "-" if row.actions == NO_ACTION else self.meanings[row.actions]
         lines = panel_lines(self.agent, self.episode_id, self.frame_number, action, row.rewards, self.cumulative)
-        self.writer.append_data(compose(row.frames, lines, self.scale, AGENT_COLOURS[self.agent]))
+        with naming(self.path):
+            self.writer.append_data(compose(row.frames, lines, self.scale, AGENT_COLOURS[self.agent]))
         self.frame_number += 1
 
     def close(self) -> None:
-        self.writer.close()
+        with naming(self.path):
+            self.writer.close()
 
     def __enter__(self) -> EpisodeVideo:
         return self
