@@ -29,7 +29,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = temporary_sibling(path)
     remove(tmp)
     try:
-        yield tmp
+        with naming(tmp):
+            yield tmp
         if tmp.is_dir() and path.exists():
             old = temporary_sibling(path, "old")
             os.replace(path, old)
@@ -59,10 +60,20 @@ def scratch_folder(path: Path) -> Iterator[Path]:
 
 
 def real_name(path: Path) -> Path:
-    """What a temporary stands for (`data/.gameplay.h5.tmp-12` -> `data/gameplay.h5`); any other path as it is."""
+    """What a path through temporaries stands for (`data/.videos.tmp-12/a.mp4` -> `data/videos/a.mp4`)."""
     path = Path(path)
-    match = _TEMPORARY.match(path.name)
-    return path.with_name(match["name"]) if match else path
+    return Path(*((m["name"] if (m := _TEMPORARY.match(part)) else part) for part in path.parts))
+
+
+@contextlib.contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """An OSError that does not say which file it was about (Path.write_text's, ffmpeg's) gets `path` as its name."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        raise OSError(err.errno, err.strerror or " ".join(str(err).split()), str(path)) from err
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:

@@ -3,12 +3,10 @@ machine (a full disk), said in one line that names the file."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
 from pathlib import Path
-from typing import Iterator
 
 from pipeline.config.errors import EnvironmentFault, InputError
 from pipeline.core.atomic import real_name
@@ -48,15 +46,3 @@ def os_failure(err: OSError, path: Path | None = None) -> InputError | Environme
     if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         message += " (the disk is full or the file outgrew a limit)"
     return (InputError if code in PATH_ERRORS else EnvironmentFault)(message)
-
-
-@contextlib.contextmanager
-def naming(path: Path) -> Iterator[None]:
-    """An OSError from a library that does not say which file it was writing (ffmpeg's) gets `path` as its name."""
-    try:
-        yield
-    except OSError as err:
-        if err.filename is not None:
-            raise
-        first = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
-        raise OSError(error_code(err), os.strerror(error_code(err)) if error_code(err) else first, str(path)) from err

@@ -98,5 +98,6 @@ def _lock(path: Path, what: str, folder: Path) -> int:
             break
         os.close(fd)  # the holder removed the file as we opened it: lock the new one
     os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
+    with contextlib.suppress(OSError):  # a full disk has no room for the pid; the flock alone still holds the folder
+        os.write(fd, f"{os.getpid()}\n".encode())
     return fd

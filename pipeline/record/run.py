@@ -36,7 +36,7 @@ from rich.text import Text
 import pipeline
 from pipeline.config.layout import RecordLayout
 from pipeline.config.params import Params, RecordParams, params_to_dict
-from pipeline.core.atomic import atomic_path, remove, scratch_folder
+from pipeline.core.atomic import atomic_path, naming, remove, scratch_folder
 from pipeline.core.outputs import check_output
 from pipeline.core.seeding import derive_seed
 from pipeline.core.signals import Interrupted, stop_on_signals
@@ -192,6 +192,7 @@ class EpisodeRecorder:
         r, kind, seed = self.params.record, agent_of(k, self.n_random), episode_seed(self.params.seed, k)
         shard = self.folders.shards / f"episode_{k}.h5"
         with contextlib.ExitStack() as stack:
+            stack.enter_context(naming(shard))
             rows = stack.enter_context(
                 GameplayWriter(shard, screen_size=self.params.env.screen_size, compression=r.compression, attrs={})
             )

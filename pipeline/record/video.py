@@ -16,7 +16,7 @@ import cv2
 import imageio.v2 as imageio
 import numpy as np
 
-from pipeline.core.faults import naming
+from pipeline.core.atomic import naming
 from pipeline.data.schema import FRAME_SHAPE, NO_ACTION, Row
 
 PANEL_WIDTH = 112  # panel width at scale 1; 160 + 112 = 272 = 17 * 16

@@ -25,53 +25,12 @@ import torch
 from typer.testing import CliRunner
 
 from pipeline.config.errors import InputError
-from pipeline.config.params import params_to_dict
 from pipeline.core.outputs import claimed
-from pipeline.data.splits import split_dataset
 from pipeline.dataset import GameplayDataset
 from pipeline.rl.checkpoint import save_checkpoint
-from pipeline.rl.networks import QNetwork
 from stages.cli import app
 from tests.data.test_loader import write_dataset
-from tests.helpers import tiny_params, write_params
-
-MEANINGS = ["NOOP", "FIRE", "RIGHT", "LEFT"]  # Breakout's, the game of tiny_params
-PARAMS = tiny_params(train={"network": "der"})  # a small network keeps the world's checkpoints small
-
-
-def policy_payload(params=PARAMS, actions: int = len(MEANINGS)) -> dict:
-    """What a policy checkpoint holds (as Trainer.policy_state writes it), with a freshly initialised network."""
-    e, t = params.env, params.train
-    network = QNetwork(e.frame_stack, actions, e.screen_size, t.dueling, t.network)
-    return {
-        "step": 100,
-        "params": params_to_dict(params),
-        "env_id": f"ALE/{e.game}-v5",
-        "action_meanings": MEANINGS[:actions] + ["UP"] * max(0, actions - len(MEANINGS)),
-        "agent": {"online": network.state_dict()},
-    }
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    w = tmp_path_factory.mktemp("world")
-    write_params(w / "params.yaml", PARAMS)
-    for name in ("models/dqn.pt", "models/best.pt", "models/checkpoints/step_0000000100.pt"):
-        save_checkpoint(w / name, policy_payload())
-    curve = w / "models/training/plots/metrics/episode/return.tsv"
-    curve.parent.mkdir(parents=True)
-    curve.write_text("timestamp\tstep\treturn\n1\t10\t2.0\n2\t20\t3.0\n")
-    (w / "data").mkdir()
-    write_dataset(w / "data/gameplay.h5")
-    with h5py.File(w / "data/gameplay.h5", "a") as f:  # what `inspect` shows besides the tables
-        f.attrs.update({"env_id": "ALE/Breakout-v5", "package_version": "0", "git_commit": "unknown"})
-    split_dataset(w / "data/gameplay.h5", w / "data/splits.json", 0.34, 0)
-    (w / "data/videos").mkdir()
-    (w / "data/videos/random_agent_0.mp4").write_bytes(b"an earlier video")
-    for name in ("metrics/eval.json", "metrics/eval_episodes.csv", "plots/eval_scores.png"):
-        (w / name).parent.mkdir(exist_ok=True)
-        (w / name).write_text("an earlier result")
-    return w
+from tests.project.world import MEANINGS, policy_payload, snapshot
 
 
 @pytest.fixture
@@ -79,11 +38,6 @@ def world(template, tmp_path) -> Path:
     w = tmp_path / "w"
     shutil.copytree(template, w)
     return w
-
-
-def snapshot(folder: Path) -> dict[str, bytes | None]:
-    """Every file (hidden ones too) with its bytes, and every folder, under `folder`."""
-    return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes() for p in sorted(folder.rglob("*"))}
 
 
 # ---- what a case changes in the world --------------------------------------------------------------------------
