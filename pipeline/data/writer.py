@@ -23,7 +23,9 @@ class GameplayWriter:
     """
 
     def __init__(self, path: Path, *, screen_size: int, compression: str, attrs: dict[str, Any]):
-        self.file = h5py.File(path, "w")
+        # no chunk cache: every write goes to disk as it is made, so a full disk fails that write and the file still
+        # closes (with dirty cached chunks, HDF5 cannot close it after ENOSPC and crashes when it is freed)
+        self.file = h5py.File(path, "w", rdcc_nbytes=0)
         level = 1 if compression == "gzip" else None
         for field in ROW_FIELDS:
             shape = field.row_shape(screen_size)
@@ -100,14 +102,16 @@ class GameplayWriter:
         self.rows, self.pending = end, []
 
     def close(self) -> None:
-        self._flush()
-        group = self.file.create_group("episodes")
-        for column in EPISODE_COLUMNS:
-            values = np.asarray([e[column.name] for e in self.episodes], dtype=column.dtype)
-            group.create_dataset(column.name, data=values, dtype=column.dtype, track_times=False).attrs["meaning"] = (
-                column.meaning
-            )
-        self.file.close()
+        try:
+            self._flush()
+            group = self.file.create_group("episodes")
+            for column in EPISODE_COLUMNS:
+                values = np.asarray([e[column.name] for e in self.episodes], dtype=column.dtype)
+                group.create_dataset(column.name, data=values, dtype=column.dtype, track_times=False).attrs[
+                    "meaning"
+                ] = column.meaning
+        finally:
+            self.file.close()
 
     def __enter__(self) -> GameplayWriter:
         return self

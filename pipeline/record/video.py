@@ -16,7 +16,8 @@ import cv2
 import imageio.v2 as imageio
 import numpy as np
 
-from pipeline.core.atomic import naming
+from pipeline.config.errors import EnvironmentFault
+from pipeline.core.atomic import naming, real_name
 from pipeline.data.schema import FRAME_SHAPE, NO_ACTION, Row
 
 PANEL_WIDTH = 112  # panel width at scale 1; 160 + 112 = 272 = 17 * 16
@@ -80,7 +81,7 @@ class EpisodeVideo:
             quality=None,
             pixelformat="yuv420p",
             macro_block_size=1,
-            ffmpeg_log_level="error",
+            ffmpeg_log_level="quiet",  # a failure is reported by close(), in one line
             output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"],
         )
         self.path, self.scale, self.meanings, self.agent = Path(path), scale, action_meanings, agent
@@ -96,11 +97,35 @@ class EpisodeVideo:
         self.frame_number += 1
 
     def close(self) -> None:
+        """Finish the file; ffmpeg's exit status never reaches us, so the file itself is checked for its index."""
         with naming(self.path):
             self.writer.close()
+        if not mp4_complete(self.path):
+            raise EnvironmentFault(f"'{real_name(self.path)}': ffmpeg could not finish the video (is the disk full?)")
 
     def __enter__(self) -> EpisodeVideo:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        if exc[0] is None:
+            self.close()
+        else:  # the error on its way out says what went wrong
+            self.writer.close()
+
+
+def mp4_complete(path: Path) -> bool:
+    """Whether an MP4's top-level boxes span the whole file and include the index (moov), which ffmpeg writes last:
+    a video whose writing failed, as on a full disk, has none or ends inside a box."""
+    size, offset, kinds = path.stat().st_size, 0, set()
+    with open(path, "rb") as f:
+        while offset < size:
+            f.seek(offset)
+            header = f.read(8)
+            box = int.from_bytes(header[:4], "big") if len(header) == 8 else 0
+            if box == 1:  # a 64-bit size follows the type
+                box = int.from_bytes(f.read(8), "big")
+            if box < 8:
+                return False
+            kinds.add(header[4:])
+            offset += box
+    return offset == size and b"moov" in kinds
