@@ -4,6 +4,7 @@ same folder? Each check says in one line what is wrong, so a command stops befor
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shutil
@@ -84,11 +85,17 @@ def claimed(folder: Path, what: str, inside: Sequence[Path] = ()) -> Iterator[No
 
 
 def _lock(path: Path, what: str, folder: Path) -> int:
+    """Open and flock the lock file, or raise naming its holder; where the file system has no locks, go on without."""
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except OSError as err:
+            if err.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                break
+            if not isinstance(err, BlockingIOError):
+                os.close(fd)
+                raise
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise EnvironmentFault(

@@ -8,6 +8,7 @@ once (pipeline.play.pool); the results do not depend on it.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from functools import partial
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.progress import Progress, TaskID
 
 from pipeline.config.layout import EvalLayout
 from pipeline.config.params import Params
+from pipeline.core.atomic import atomic_path
 from pipeline.core.outputs import check_output
 from pipeline.core.seeding import derive_seed
 from pipeline.envs.atari import action_meanings, make_env
@@ -152,8 +154,12 @@ def evaluate(
         "checkpoint_step": policy.step,
         **summarise(results, params.env.game),
     }
-    write_metrics(outputs.metrics, metrics)
-    write_episode_table(outputs.episodes, results, AGENTS)
-    plot_scores(outputs.plot, results, AGENTS, params.env.game, params.evaluate.epsilon)
+    with contextlib.ExitStack() as written:  # all three or none: a failure (a full disk) leaves the previous three
+        metrics_tmp, episodes_tmp, plot_tmp = (
+            written.enter_context(atomic_path(path)) for path in (outputs.metrics, outputs.episodes, outputs.plot)
+        )
+        write_metrics(metrics_tmp, metrics)
+        write_episode_table(episodes_tmp, results, AGENTS)
+        plot_scores(plot_tmp, results, AGENTS, params.env.game, params.evaluate.epsilon)
     console.print(results_table(metrics, AGENTS))
     return metrics

@@ -519,3 +519,15 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(world, case, monkeypatc
     assert after == before, "the world changed: " + ", ".join(
         sorted(set(after.items()) ^ set(before.items()), key=str)[:5]
     )
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [("nope", "is not JSON"), ("[]", "holds a list"), ('{"format_version": 1}', "has no 'splits'")],
+)
+def test_inspect_ignores_an_invalid_default_split_index_with_a_note(world, content, reason):
+    (world / "data/splits.json").write_text(content)
+    result = CliRunner().invoke(app, ["inspect", str(world / "data/gameplay.h5")])
+    assert result.exit_code == 0, result.output
+    assert f"ignored {world / 'data/splits.json'}" in result.stdout and reason in result.stdout
+    assert "all" in result.stdout  # every episode under the split name used without an index

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from pipeline.core.outputs import LOCK_NAME
 from pipeline.data.reader import open_gameplay, verify_chunks
 from stages.cli import app
+from tests.data.test_loader import write_dataset
 from tests.helpers import ROOT, tiny_params, write_params
 from tests.project.world import snapshot
 
@@ -179,10 +180,11 @@ def test_two_recordings_into_one_folder_one_stops_in_one_line(tmp_path):
 
 # ---- SIGKILL at a random moment ------------------------------------------------------------------------------------
 
+# command line, params changes, seconds after it has claimed its folder within which it is killed (within its run)
 KILLED_RUNS = {
-    "record": (["record", "--out-dir", "{w}/data"], {"env": {"num_envs": 2}, "record": {"percent_random": 100}}, 8.0),
-    "split": (["split", "--dataset", "{w}/data/gameplay.h5", "--out", "{w}/data/splits.json"], {}, 4.0),
-    "train": (["train", "--out-dir", "{w}/models"], {"train": {"steps": 200, "checkpoint_interval": 20}}, 15.0),
+    "record": (["record", "--out-dir", "{w}/data"], {"env": {"num_envs": 2}, "record": {"percent_random": 100}}, 4.0),
+    "split": (["split", "--dataset", "{w}/data/gameplay.h5", "--out", "{w}/data/splits.json"], {}, 0.25),
+    "train": (["train", "--out-dir", "{w}/models"], {"train": {"steps": 200, "checkpoint_interval": 20}}, 8.0),
 }
 
 
@@ -190,15 +192,20 @@ KILLED_RUNS = {
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("command", KILLED_RUNS)
 def test_a_run_killed_at_a_random_moment_leaves_nothing_after_the_next_run(tmp_path, template, command, seed):
-    args, changes, longest = KILLED_RUNS[command]
+    args, changes, window = KILLED_RUNS[command]
     w = tmp_path / "w"
     shutil.copytree(template, w)
+    write_dataset(w / "data/gameplay.h5", [250] * 8, ["random"] * 3 + ["trained"] * 5)  # for split to take a while
     params = write_params(w / "params.yaml", tiny_params(**changes))
     argv = [a.replace("{w}", str(w)) for a in args] + ["--params", str(params)]
     proc = start(*argv)
-    time.sleep(random.Random(seed).uniform(1.0, longest))
+    while not list(w.glob(f"*/{LOCK_NAME}")):  # it has claimed its folder: it writes from now on
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.01)
+    time.sleep(random.Random(seed).uniform(0.0, window))
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    assert proc.wait(timeout=60) == -signal.SIGKILL, "it ended before it was killed: shorten the window"
+    assert leftovers(w), "a killed run leaves at least its lock"
     time.sleep(0.5)  # workers notice that their parent is gone
     rerun = start(*argv)
     assert rerun.wait(timeout=600) == 0, rerun.stderr.read()
