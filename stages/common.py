@@ -83,7 +83,10 @@ def writing(*folders: Path, inside: Sequence[Path] = ()) -> Iterator[None]:
     """Hold the folders a command writes for as long as it runs, sweeping what killed runs left in them and in the
     subfolders `inside` of the first (see pipeline.core.outputs.claimed)."""
     with contextlib.ExitStack() as stack:
-        for i, folder in enumerate(dict.fromkeys(Path(f) for f in folders)):
+        distinct: dict[Path, Path] = {}
+        for folder in folders:  # metrics and ./metrics are one folder, held once
+            distinct.setdefault(Path(folder).resolve(), Path(folder))
+        for i, folder in enumerate(distinct.values()):
             stack.enter_context(claimed(folder, "output folder", inside if i == 0 else ()))
         yield
 

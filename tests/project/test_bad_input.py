@@ -329,6 +329,9 @@ CASES: dict[str, Case] = {
         ["evaluate", *P], "models/best.pt' does not exist", lambda w: (w / "models/best.pt").unlink()
     ),
     "zero episodes": Case(evaluate("--episodes", "0"), "evaluate.episodes = 0"),
+    "outputs in one folder spelled two ways": Case(
+        evaluate("--plot", "{w}/metrics/../metrics/p.png", "--checkpoint", "{w}/c.pt"), "(0 bytes)", put("c.pt", b"")
+    ),
     "metrics held by another run": Case(evaluate(), "is being written by another run", code=1, hold="metrics"),
     # record
     "record out-dir a file": Case(record("--out-dir", "{w}/params.yaml"), "is a file; it must be a folder"),
