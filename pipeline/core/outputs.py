@@ -26,7 +26,7 @@ def nearest_existing(path: Path, what: str) -> Path:
             if not candidate.is_dir():
                 raise InputError(f"{what} '{path}' cannot be created: '{candidate}' is a file")
             return candidate
-    return Path.cwd()
+    raise InputError(f"{what} '{path}': no folder above it exists (was the working folder removed?)")
 
 
 def check_writable(folder: Path) -> None:
@@ -76,7 +76,8 @@ def claimed(folder: Path, what: str, inside: Sequence[Path] = ()) -> Iterator[No
                 remove_stale_temporaries(swept)
             yield
         finally:
-            os.unlink(folder / LOCK_NAME)
+            with contextlib.suppress(FileNotFoundError):  # the folder went while the run held it
+                os.unlink(folder / LOCK_NAME)
             os.close(fd)
     finally:
         for path in created:  # deepest first
