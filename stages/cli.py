@@ -6,6 +6,7 @@ import typer
 
 from stages.common import OneLineErrors
 from stages.evaluate import evaluate_command
+from stages.export import export_app
 from stages.inspect import inspect_command
 from stages.plot import plot_command
 from stages.record import record_command
@@ -25,6 +26,7 @@ app.command("record")(record_command)
 app.command("inspect")(inspect_command)
 app.command("split")(split_command)
 app.command("plot")(plot_command)
+app.add_typer(export_app, name="export")
 
 
 @app.command("games")

@@ -167,14 +167,20 @@ class RecordParams:
     max_episode_steps: int = spec(
         0, "cap on agent steps per recorded episode (0: no cap beyond env.max_episode_frames)", ge=0
     )
-    png: bool = spec(False, "also export every frame as PNG under data/frames/")
+    png: bool = spec(
+        False, "also export every frame as PNG under data/frames/ (episode_<k>/frame_<n>.png, zero-padded)"
+    )
+    png_observations: bool = spec(
+        False, "also export the agent's observations as PNG under data/frames/ (episode_<k>/observation_<n>.png)"
+    )
     fps: int = spec(30, "frame rate of the MP4 videos", gt=0, le=120)
     video_scale: int = spec(3, "integer upscaling of the game screen in the videos", ge=1, le=8)
     compression: str = spec(
         "gzip",
-        "HDF5 compression: gzip level 1 (every HDF5 tool reads it; ~1.8x smaller than lzf "
-        "on Atari screens) or lzf (h5py only)",
-        choices=("gzip", "lzf"),
+        "HDF5 compression: gzip level 1 (every HDF5 tool reads it; ~1.8x smaller than lzf on Atari screens), lzf "
+        "(h5py only) or zstd (Zstandard level 3: smaller and faster to read than gzip-1; needs the hdf5plugin "
+        "package to write and to read: pip install '.[zstd]')",
+        choices=("gzip", "lzf", "zstd"),
     )
 
 
@@ -379,6 +385,23 @@ def load_params(path: Path, overrides: dict[str, dict[str, Any]] | None = None) 
 
 def params_to_dict(params: Params) -> dict[str, Any]:
     return dataclasses.asdict(params)
+
+
+# Keys that change how a stage runs, never what it computes. A training run may be resumed with other values (an
+# exact resume needs the same device), and they are no part of a recorded dataset's identity.
+RUN_SETTINGS = ("train.device", "train.checkpoint_interval", "train.keep_checkpoints", "train.log_interval")
+# Besides those, what a recording's arrays never depend on: the number of episodes played at once (each is played
+# as it would be alone) and the settings of the videos and the PNG export, which are other files.
+PLAY_SETTINGS = (*RUN_SETTINGS, "env.num_envs", "record.png", "record.png_observations", "record.video_scale")
+
+
+def params_without(params: Params, keys: tuple[str, ...]) -> dict[str, Any]:
+    """params_to_dict without the dotted `keys`: what shaped an output, to record or to compare."""
+    raw = params_to_dict(params)
+    for key in keys:
+        section, name = key.split(".")
+        raw[section].pop(name)
+    return raw
 
 
 def field_docs(cls: type) -> list[tuple[str, type, Any, str, str]]:

@@ -112,8 +112,8 @@ def split_dataset(dataset: Path, out: Path, val_fraction: float, seed: int) -> d
 MAX_EPISODE_ID = 2**31 - 1  # the episode table's id column is int32
 
 
-def load_split_ids(splits_path: Path, dataset: Path) -> dict[str, list[int]]:
-    """The {"train": ids, "val": ids} mapping of a split index, checked to belong to this very dataset file."""
+def load_split_index(splits_path: Path, dataset: Path) -> dict:
+    """The split index document (see split_index), checked to be one and to belong to this very dataset file."""
     splits_path = Path(splits_path)
     if splits_path.is_dir():
         raise InputError(f"split index '{splits_path}' is a folder; pass the splits.json file")
@@ -147,4 +147,9 @@ def load_split_ids(splits_path: Path, dataset: Path) -> dict[str, list[int]]:
         raise InputError(
             f"split index '{splits_path}' was made for another version of '{dataset}'; run `pipeline split` again"
         )
-    return {name: list(ids) for name, ids in splits.items()}
+    return index
+
+
+def load_split_ids(splits_path: Path, dataset: Path) -> dict[str, list[int]]:
+    """The {"train": ids, "val": ids} mapping of a split index, checked to belong to this very dataset file."""
+    return {name: list(ids) for name, ids in load_split_index(splits_path, dataset)["splits"].items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,27 @@ FORMAT = 1
 _PERIODIC = re.compile(r"step_(\d+)\.pt$")
 
 
+def canonical(value: Any) -> Any:
+    """The same data in fresh containers with every string interned. Pickle writes an object seen before as a
+    reference to it, so equal data built by different routes (a resumed run's strings come from a loaded file,
+    an uninterrupted run's are shared with its modules) would give different bytes; this makes the bytes a
+    function of the data alone."""
+    if isinstance(value, dict):
+        return {canonical(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(canonical(v) for v in value)
+    if isinstance(value, str):
+        return sys.intern(value)
+    return value
+
+
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """Write atomically: an interrupted save leaves the previous file, never a truncated one."""
+    """Write atomically (an interrupted save leaves the previous file, never a truncated one) and canonically (the
+    same data, the same bytes)."""
     with atomic_path(Path(path)) as tmp:
-        torch.save({"format": FORMAT, "versions": library_versions(), **payload}, tmp)
+        torch.save(canonical({"format": FORMAT, "versions": library_versions(), **payload}), tmp)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

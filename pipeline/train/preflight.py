@@ -34,7 +34,7 @@ def check_can_train(params: Params, layout: TrainLayout) -> None:
     check_output(layout.root, "output folder", folder=True)
     for path, what in ((layout.model, "final model"), (layout.best, "best model")):
         check_output(path, what)
-    for path, what in ((layout.checkpoints, "checkpoint folder"), (layout.live, "training log folder")):
+    for path, what in ((layout.states, "resumable state folder"), (layout.live, "training log folder")):
         check_output(path, what, folder=True)
     check_free_space(layout.root, checkpoint_bytes(params) * (t.keep_checkpoints + 2) + SLACK, "training")
 

@@ -73,9 +73,9 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("changes, flags, words", BAD.values(), ids=BAD.keys())
 def test_bad_params_stop_train_with_one_line_and_exit_code_2(tmp_path, changes, flags, words):
     out = tmp_path / "models"
-    (out / "checkpoints").mkdir(parents=True)
+    (out / "state" / "0123456789abcdef").mkdir(parents=True)
     (out / "dqn.pt").write_bytes(b"an earlier model")  # a bad run must not touch what is there
-    (out / "checkpoints" / "step_0000000100.pt").write_bytes(b"an earlier checkpoint")
+    (out / "state" / "0123456789abcdef" / "step_0000000100.pt").write_bytes(b"an earlier checkpoint")
     before = snapshot(out)
     result = CliRunner().invoke(
         app, ["train", "--params", str(params_file(tmp_path, changes)), "--out-dir", str(out), *flags]

@@ -29,7 +29,7 @@ from pipeline.core.outputs import claimed
 from pipeline.dataset import GameplayDataset
 from pipeline.rl.checkpoint import save_checkpoint
 from stages.cli import app
-from tests.data.test_loader import write_dataset
+from tests.data.synthetic import write_dataset
 from tests.project.world import MEANINGS, policy_payload, snapshot
 
 
@@ -266,9 +266,9 @@ CASES: dict[str, Case] = {
     "out-dir inside a file": Case(train("--out-dir", "{w}/params.yaml/models"), "is a file"),
     "dqn.pt a folder": Case(train(), "final model", replaced_by_folder("models/dqn.pt")),
     "best.pt a folder": Case(train(), "best model", replaced_by_folder("models/best.pt")),
-    "checkpoints a file": Case(train(), "checkpoint folder", replaced_by_file("models/checkpoints")),
+    "state a file": Case(train(), "resumable state folder", replaced_by_file("models/state")),
     "training a file": Case(train(), "training log folder", replaced_by_file("models/training")),
-    "resume without checkpoints": Case(train("--resume", "--out-dir", "{w}/new"), "no checkpoint in"),
+    "resume without checkpoints": Case(train("--resume", "--out-dir", "{w}/new"), "no checkpoint of a run"),
     "models held by another run": Case(train(), "is being written by another run", code=1, hold="models"),
     # evaluate: its checkpoint and its outputs, before it plays
     "checkpoint missing": Case(evaluate("--checkpoint", "{w}/none.pt"), "does not exist"),

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from pipeline.core.outputs import LOCK_NAME
 from pipeline.data.reader import open_gameplay, verify_chunks
 from stages.cli import app
-from tests.data.test_loader import write_dataset
+from tests.data.synthetic import write_dataset
 from tests.helpers import ROOT, tiny_params, write_params
 from tests.project.world import snapshot
 
@@ -99,9 +99,9 @@ def assert_one_error(code: int, lines: list[str], expected_code: int, words: str
 def test_train_on_a_small_disk_stops_before_clearing_earlier_results(tmp_path):
     params = write_params(tmp_path / "params.yaml", tiny_params())
     with small_disk(tmp_path / "disk") as disk:
-        (disk / "models/checkpoints").mkdir(parents=True)
+        (disk / "models/state/0123456789abcdef").mkdir(parents=True)
         (disk / "models/dqn.pt").write_bytes(b"an earlier model")
-        (disk / "models/checkpoints/step_0000000100.pt").write_bytes(b"an earlier checkpoint")
+        (disk / "models/state/0123456789abcdef/step_0000000100.pt").write_bytes(b"an earlier checkpoint")
         before = snapshot(disk)
         code, lines = cli("train", "--params", params, "--out-dir", disk / "models")
         assert_one_error(code, lines, 1, "training needs about")

@@ -23,7 +23,7 @@ LAYERS = (
     ("rl",),
     ("play",),
     ("train",),
-    ("evaluate", "record"),
+    ("evaluate", "record", "export"),
     ("dataset.py",),  # the public API for downstream users
 )
 LAYER_OF = {name: i for i, names in enumerate(LAYERS) for name in names}

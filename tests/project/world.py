@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
-
 from pipeline.config.params import params_to_dict
 from pipeline.data.splits import split_dataset
 from pipeline.rl.checkpoint import save_checkpoint
 from pipeline.rl.networks import QNetwork
-from tests.data.test_loader import write_dataset
+from tests.data.synthetic import write_dataset
 from tests.helpers import tiny_params, write_params
 
 MEANINGS = ["NOOP", "FIRE", "RIGHT", "LEFT"]  # Breakout's, the game of tiny_params
@@ -35,15 +33,13 @@ def policy_payload(params=PARAMS) -> dict:
 def build_world(w: Path) -> Path:
     """Write the world into the empty folder `w`."""
     write_params(w / "params.yaml", PARAMS)
-    for name in ("models/dqn.pt", "models/best.pt", "models/checkpoints/step_0000000100.pt"):
+    for name in ("models/dqn.pt", "models/best.pt", "models/state/0123456789abcdef/step_0000000100.pt"):
         save_checkpoint(w / name, policy_payload())
     curve = w / "models/training/plots/metrics/episode/return.tsv"
     curve.parent.mkdir(parents=True)
     curve.write_text("timestamp\tstep\treturn\n1\t10\t2.0\n2\t20\t3.0\n")
     (w / "data").mkdir()
     write_dataset(w / "data/gameplay.h5")
-    with h5py.File(w / "data/gameplay.h5", "a") as f:  # what `inspect` shows besides the tables
-        f.attrs.update({"env_id": "ALE/Breakout-v5", "package_version": "0", "git_commit": "unknown"})
     split_dataset(w / "data/gameplay.h5", w / "data/splits.json", 0.34, 0)
     (w / "data/videos").mkdir()
     (w / "data/videos/random_agent_0.mp4").write_bytes(b"an earlier video")
