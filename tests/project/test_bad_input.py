@@ -251,6 +251,8 @@ CASES: dict[str, Case] = {
     "extra arguments": Case(inspect("a", "b"), "unexpected extra argument"),
     "a value for a switch": Case(train("--dueling=yes"), "does not take a value"),
     "plot without --live-dir's value": Case(["plot", "--live-dir"], "requires an argument"),
+    "export without an id": Case(["export", "minari", "{w}/data/gameplay.h5"], "Missing option '--id'"),
+    "export to an unknown format": Case(["export", "parquet"], "No such command 'parquet'"),
     # train: what it checks before a fresh start clears earlier results
     **(
         {}
