@@ -8,7 +8,7 @@ import typer
 
 from pipeline.config.layout import RecordLayout
 from pipeline.config.params import Params
-from pipeline.data.card import card_beside, update_card_splits
+from pipeline.data.card import card_beside, check_card, update_card_splits
 from pipeline.data.splits import split_dataset
 from stages.common import console, with_params, writing
 
@@ -28,6 +28,8 @@ def split_command(
     """Split a dataset by whole episodes into train and val, stratified by agent kind, deterministic for the seed."""
     card_path = card_beside(dataset) if card and card_beside(dataset).is_file() else None
     with writing(out.parent, *([card_path.parent] if card_path else [])):  # both checked before anything is written
+        if card_path:
+            check_card(card_path)
         index = split_dataset(dataset, out, params.split.val_fraction, params.seed)
         if card_path:
             update_card_splits(card_path, index, dataset.name)

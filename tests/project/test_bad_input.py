@@ -10,6 +10,7 @@ processes or file systems of their own (a full disk, a read-only mount, SIGKILL)
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import pickle
@@ -22,13 +23,15 @@ import h5py
 import numpy as np
 import pytest
 import torch
+import typer
 from typer.testing import CliRunner
 
-from pipeline.config.errors import InputError
+from pipeline.config.errors import EnvironmentFault, InputError
 from pipeline.core.outputs import claimed
 from pipeline.dataset import GameplayDataset
 from pipeline.rl.checkpoint import save_checkpoint
 from stages.cli import app
+from stages.common import reported_errors
 from tests.data.synthetic import write_dataset
 from tests.project.world import MEANINGS, policy_payload, snapshot
 
@@ -400,6 +403,10 @@ CASES: dict[str, Case] = {
         split(), "cannot hold out validation episodes", lambda w: write_dataset(w / "data/gameplay.h5", [3], ["random"])
     ),
     "split fraction above 1": Case(split("--val-fraction", "1.5"), "split.val_fraction = 1.5"),
+    "split with a card without its splits section": Case(
+        split(), "has no splits section", put("data/DATASET.md", "# a card edited by hand\n")
+    ),
+    "split with a card not UTF-8": Case(split(), "is not UTF-8 text", put("data/DATASET.md", b"\xff\xfe card")),
     "split into a held folder": Case(split(), "is being written by another run", code=1, hold="data"),
     # inspect
     "inspect a missing dataset": Case(["inspect", "{w}/none.h5"], "does not exist"),
@@ -536,3 +543,26 @@ def test_inspect_ignores_an_invalid_default_split_index_with_a_note(world, conte
     assert result.exit_code == 0, result.output
     assert f"ignored {world / 'data/splits.json'}" in result.stdout and reason in result.stdout
     assert "all" in result.stdout  # every episode under the split name used without an index
+
+
+@pytest.mark.parametrize(
+    "error, code, line",
+    [
+        (InputError("a bad value"), 2, "Error: a bad value"),
+        (EnvironmentFault("a full disk"), 1, "Error: a full disk"),
+        (OSError(errno.ENOSPC, "No space left on device", "out/.x.h5.tmp-1"), 1, "Error: 'out/x.h5': No space left"),
+        (OSError(errno.EROFS, "Read-only file system", "out"), 2, "Error: 'out': Read-only file system"),
+        (RuntimeError("a\nbug [zstd]"), 1, "Error: unexpected RuntimeError: a bug [zstd] (a bug; PIPELINE_TRACEBACK"),
+    ],
+)
+def test_every_failure_is_reported_in_one_line_with_its_exit_code(error, code, line, capsys):
+    with pytest.raises(typer.Exit) as stopped, reported_errors():
+        raise error
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.exit_code == code and len(lines) == 1 and lines[0].startswith(line), lines
+
+
+def test_pipeline_traceback_shows_a_bugs_traceback(monkeypatch):
+    monkeypatch.setenv("PIPELINE_TRACEBACK", "1")
+    with pytest.raises(RuntimeError, match="a bug"), reported_errors():
+        raise RuntimeError("a bug")
