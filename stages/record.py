@@ -11,7 +11,7 @@ import typer
 from pipeline.config.layout import RecordLayout
 from pipeline.config.params import Params
 from pipeline.record.run import record
-from stages.common import chosen_model, console, with_params
+from stages.common import chosen_model, console, with_params, writing
 
 
 @with_params("env", "record")
@@ -27,4 +27,5 @@ def record_command(
 ) -> None:
     """Record gameplay: record.percent_random % of the episodes by a random agent, the rest by the trained agent."""
     path, model = chosen_model(checkpoint, params.record.model)
-    record(params, path, out_dir, console=console, model=model)
+    with writing(out_dir):
+        record(params, path, out_dir, console=console, model=model)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -37,7 +36,8 @@ from rich.text import Text
 import pipeline
 from pipeline.config.layout import RecordLayout
 from pipeline.config.params import PLAY_SETTINGS, Params, RecordParams, params_without
-from pipeline.core.atomic import atomic_path, remove
+from pipeline.core.atomic import atomic_path, naming, remove, scratch_folder
+from pipeline.core.outputs import check_output
 from pipeline.core.seeding import derive_seed
 from pipeline.core.signals import Interrupted, stop_on_signals
 from pipeline.core.versions import git_commit, library_versions
@@ -206,6 +206,7 @@ class EpisodeRecorder:
         r, kind, seed = self.params.record, agent_of(k, self.n_random), episode_seed(self.params.seed, k)
         shard = self.folders.shards / f"episode_{k}.h5"
         with contextlib.ExitStack() as stack:
+            stack.enter_context(naming(shard))
             rows = stack.enter_context(
                 GameplayWriter(shard, screen_size=self.params.env.screen_size, compression=r.compression, attrs={})
             )
@@ -275,6 +276,11 @@ def record(
     pngs = r.png or r.png_observations
     n_random, n_trained = agent_counts(r.episodes, r.percent_random)
     check_available(r.compression)  # refused here, before any output exists
+    check_output(layout.dataset, "dataset")
+    check_output(layout.card, "dataset card")
+    check_output(layout.videos, "videos folder", folder=True)
+    if pngs:
+        check_output(layout.frames, "PNG folder", folder=True)
     if n_trained:
         check_env_matches(load_policy(checkpoint), params.env)
     meanings = game_action_meanings(params.env)
@@ -295,7 +301,7 @@ def record(
         tmp_videos = outputs.enter_context(atomic_path(layout.videos))
         tmp_videos.mkdir()
         tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if pngs else None
-        shards = Path(outputs.enter_context(tempfile.TemporaryDirectory(prefix=".shards.tmp-", dir=layout.root)))
+        shards = outputs.enter_context(scratch_folder(layout.root / "shards"))
         dataset = outputs.enter_context(
             GameplayWriter(
                 tmp_dataset,
