@@ -1,4 +1,5 @@
-"""Measuring rates: timed windows with the device drained at both ends, and the rows of the table."""
+"""Measuring rates: the settings every program is configured to, timed windows with the device drained at both ends,
+and the rows of the tables."""
 
 from __future__ import annotations
 
@@ -9,6 +10,23 @@ from dataclasses import dataclass
 import torch
 
 SCREEN = 84
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every program compared is configured to (the issue's side-by-side settings); `device` as TrainParams
+    takes it. Exploration is held at a small `epsilon`, as in most of a run, so every program runs its network on
+    every step (one that explores uniformly at random skips it)."""
+
+    game: str
+    device: str = "cpu"
+    seed: int = 0
+    frame_stack: int = 4
+    capacity: int = 100_000
+    batch_size: int = 32
+    learning_starts: int = 5_000
+    train_frequency: int = 4
+    epsilon: float = 0.01
 
 
 @dataclass

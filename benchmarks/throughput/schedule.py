@@ -1,0 +1,93 @@
+"""Taking turns: rounds in which every program gets one window quiet and one under load, so that drift and other
+users' work hit every program alike; and the pooled rates that come out of them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from benchmarks.throughput.limits import NNBound
+from benchmarks.throughput.load import busy_load
+from benchmarks.throughput.programs import Program
+from benchmarks.throughput.workers import Window, Worker
+
+QUIET, LOADED = "quiet", "loaded"
+
+
+@dataclass
+class Samples:
+    windows: dict[tuple[str, Program], list[Window]] = field(default_factory=lambda: defaultdict(list))
+    # per threads setting of the limit's worker: (NN-bound parts, ours' update ms by replay) per quiet round
+    bounds: dict[int | None, list[tuple[NNBound, dict[str, float]]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def rotated(items: list, by: int) -> list:
+    by %= max(len(items), 1)
+    return items[by:] + items[:by]
+
+
+def interleave(
+    workers: dict[Program, Worker],
+    limits: dict[int | None, Worker],
+    rounds: int,
+    seconds: float,
+    load_processes: int,
+    status: Callable[[str], None],
+) -> Samples:
+    """`rounds` rounds; in each, a quiet block and a block under `load_processes` busy processes (their order
+    alternating by round), and in each block one window of `seconds` per program, in an order rotated by round. The
+    limit's parts are measured in every quiet block."""
+    samples, programs = Samples(), list(workers)
+    for r in range(rounds):
+        for load in rotated([QUIET, LOADED], r):
+            with busy_load(load_processes if load == LOADED else 0):
+                for program in rotated(programs, r):
+                    status(f"round {r + 1}/{rounds}, {load}: {program.label}, a {seconds:g} s window")
+                    samples.windows[(load, program)].append(workers[program].window(seconds))
+                if load == QUIET:
+                    for threads, worker in limits.items():
+                        status(f"round {r + 1}/{rounds}, quiet: the NN-bound parts, threads {threads or 'default'}")
+                        samples.bounds[threads].append(worker.ask(seconds))
+    return samples
+
+
+@dataclass(frozen=True)
+class Result:
+    """A program's learning-phase rate under one load: all its windows pooled (steps / seconds)."""
+
+    load: str
+    program: Program
+    steps: int
+    seconds: float
+    window_rates: tuple[float, ...]
+
+    @property
+    def rate(self) -> float:
+        return self.steps / self.seconds
+
+
+def pooled(samples: Samples) -> list[Result]:
+    return [
+        Result(load, program, sum(w.steps for w in ws), sum(w.seconds for w in ws), tuple(w.rate for w in ws))
+        for (load, program), ws in samples.windows.items()
+    ]
+
+
+def faster_peer(results: list[Result], load: str) -> Result | None:
+    """The fastest peer (reference or SB3, at any thread setting) under `load`."""
+    peers = [r for r in results if r.load == load and r.program.peer]
+    return max(peers, key=lambda r: r.rate, default=None)
+
+
+def mean_bound(bounds: list[tuple[NNBound, dict[str, float]]]) -> tuple[NNBound, dict[str, float]]:
+    """The parts averaged over the rounds (ms per call)."""
+    n = len(bounds)
+    parts = [b for b, _ in bounds]
+    bound = NNBound(
+        sum(b.env_ms for b in parts) / n,
+        sum(b.forward_ms for b in parts) / n,
+        sum(b.update_ms for b in parts) / n,
+        parts[0].train_frequency,
+    )
+    return bound, {replay: sum(o[replay] for _, o in bounds) / n for replay in bounds[0][1]}
