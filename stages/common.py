@@ -15,6 +15,7 @@ from typing import Callable, Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pipeline.config.errors import InputError
 from pipeline.config.layout import TrainLayout
@@ -23,6 +24,19 @@ from pipeline.core.signals import Interrupted
 
 console = Console(stderr=True)
 PARAMS_FILE = Path("params.yaml")
+# where evaluate and record play their episodes: a flag, not a param, as it changes no result
+BACKEND = typer.Option(
+    "local",
+    "--backend",
+    help="where episodes are played: local (env.num_envs worker processes here) or ray (a Ray cluster, one episode "
+    "per CPU at a time; pip install '.[ray]'); the results are the same",
+)
+RAY_ADDRESS = typer.Option(
+    None,
+    "--ray-address",
+    help="with --backend ray: the cluster to join ('auto' on a node of a cluster started with `ray start`, or "
+    "ray://HEAD:10001); default: start a local Ray",
+)
 
 
 def chosen_model(checkpoint: Path | None, model: str) -> tuple[Path, str]:
@@ -40,10 +54,10 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except InputError as err:
-        console.print(f"[bold red]Error:[/] {err}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]Error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except Interrupted as stop:
-        console.print(f"[yellow]{stop}[/]", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]{escape(str(stop))}[/]", highlight=False, soft_wrap=True)
         raise typer.Exit(stop.exit_code) from None
 
 

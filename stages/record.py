@@ -10,8 +10,9 @@ import typer
 
 from pipeline.config.layout import RecordLayout
 from pipeline.config.params import Params
+from pipeline.play.backends import Backend
 from pipeline.record.run import record
-from stages.common import chosen_model, console, with_params
+from stages.common import BACKEND, RAY_ADDRESS, chosen_model, console, with_params
 
 
 @with_params("env", "record")
@@ -24,7 +25,9 @@ def record_command(
         "trained episodes are asked for",
     ),
     out_dir: Path = typer.Option(RecordLayout().root, "--out-dir", help="folder for gameplay.h5, videos/ and frames/"),
+    backend: str = BACKEND,
+    ray_address: Optional[str] = RAY_ADDRESS,
 ) -> None:
     """Record gameplay: record.percent_random % of the episodes by a random agent, the rest by the trained agent."""
     path, model = chosen_model(checkpoint, params.record.model)
-    record(params, path, out_dir, console=console, model=model)
+    record(params, path, out_dir, console=console, model=model, backend=Backend(backend, ray_address))
