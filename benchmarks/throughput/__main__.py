@@ -21,9 +21,9 @@ from benchmarks.throughput.limits import Emulation, NNBound, ale_interface, emul
 from benchmarks.throughput.measure import Row, Setup
 from benchmarks.throughput.programs import OURS, REFERENCE, SB3, Program, run_limits, run_program
 from benchmarks.throughput.recording import recording_rows
-from benchmarks.throughput.report import machine, table, training_table
+from benchmarks.throughput.report import machine, table, training_table, verdict
 from benchmarks.throughput.sb3 import sb3_installed
-from benchmarks.throughput.schedule import QUIET, Result, faster_peer, interleave, mean_bound, pooled
+from benchmarks.throughput.schedule import interleave, mean_bound, pooled
 from benchmarks.throughput.workers import Worker
 from pipeline.config.errors import InputError
 from pipeline.config.params import EnvParams
@@ -61,20 +61,6 @@ def bound_rows(threads: int | None, bound: NNBound, ours: dict[str, float], roun
         ),
         Row(section, "limit: 1 / (env + forward + update / 4)", "-", bound.limit, "agent steps/s", "-"),
     ]
-
-
-def verdict(results: list[Result], limit: float) -> list[str]:
-    """The issue's bar, checked on this run: ours >= 1.0x the faster peer in every row, >= 80% of the limit quiet."""
-    lines = []
-    for r in results:
-        if r.program.peer:
-            continue
-        best = faster_peer(results, r.load)
-        if best and r.rate < best.rate:
-            lines.append(f"below the faster peer: {r.program.label}, {r.load}: {r.rate / best.rate:.2f}x")
-        if r.load == QUIET and r.rate < 0.8 * limit:
-            lines.append(f"below 80% of the NN-bound limit: {r.program.label}: {r.rate / limit:.0%}")
-    return lines or ["ours meets the bar in every row: >= 1.0x the faster peer, >= 80% of the NN-bound limit quiet"]
 
 
 def parse_list(text: str, cast, allowed=None) -> list:
@@ -173,8 +159,9 @@ def main() -> None:
     console.print(table(other, f"Limits and parts on {s.game} (ms per call, quiet)"))
     notes = [
         (
-            "settings of every program: frame stack 4, Nature network, replay 100,000, batch 32, learning_starts "
-            "5,000, an update every 4 agent steps, epsilon held at 0.01, one environment unless num_envs says more"
+            f"settings of every program: frame stack {s.frame_stack}, Nature network, replay {s.capacity:,}, batch "
+            f"{s.batch_size}, learning_starts {s.learning_starts:,}, an update every {s.train_frequency} agent steps, "
+            f"epsilon held at {s.epsilon:g}, one environment unless num_envs says more"
         ),
         "x faster peer: the rate over the fastest of the reference and SB3 (at either thread setting) under that load",
         f"of NN-bound limit: over the best limit measured ({limit:,.1f} agent steps/s), quiet rows of ours only",

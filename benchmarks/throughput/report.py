@@ -114,3 +114,17 @@ def training_table(results: list[Result], limit: float | None, title: str) -> Ta
             )
         out.add_section()
     return out
+
+
+def verdict(results: list[Result], limit: float) -> list[str]:
+    """The issue's bar, checked on this run: ours >= 1.0x the faster peer in every row, >= 80% of the limit quiet."""
+    lines = []
+    for r in results:
+        if r.program.peer:
+            continue
+        best = faster_peer(results, r.load)
+        if best and r.rate < best.rate:
+            lines.append(f"below the faster peer: {r.program.label}, {r.load}: {r.rate / best.rate:.2f}x")
+        if r.load == QUIET and r.rate < 0.8 * limit:
+            lines.append(f"below 80% of the NN-bound limit: {r.program.label}: {r.rate / limit:.0%}")
+    return lines or ["ours meets the bar in every row: >= 1.0x the faster peer, >= 80% of the NN-bound limit quiet"]

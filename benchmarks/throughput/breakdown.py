@@ -1,4 +1,4 @@
-"""python -m benchmarks.throughput.profile: where an agent step of our Trainer goes, in ms per agent step, on the
+"""python -m benchmarks.throughput.breakdown: where an agent step of our Trainer goes, in ms per agent step, on the
 benchmark's shared settings (frame stack 4, Nature network, replay 100,000, batch 32, an update every 4 steps).
 
 The Trainer runs as `pipeline train` does, in this process; once its replay holds learning_starts transitions,
@@ -8,7 +8,7 @@ step (a function's callees included); the loop's parts add up to the whole, the 
 on the network. cProfile slows Python-heavy code more than native code: read the shares, and take rates from
 python -m benchmarks.throughput.
 
-    python -m benchmarks.throughput.profile --replay per --num-envs 1 --steps 2000
+    python -m benchmarks.throughput.breakdown --replay per --num-envs 1 --steps 2000
 """
 
 from __future__ import annotations
