@@ -116,7 +116,7 @@ def main() -> None:
     console.print(
         f"[bold]machine[/] {info['cpu']}, {info['cores']} cores, load average {info['load']}; python "
         f"{info['python']}, torch {info['torch']}, ale-py {info['ale_py']}, gymnasium {info['gymnasium']}, "
-        f"stable-baselines3 {info['sb3']}",
+        f"stable-baselines3 {escape(info['sb3'])}",
         highlight=False,
     )
     console.print(f"[bold]command[/] {escape(command)}", highlight=False)

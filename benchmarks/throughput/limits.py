@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import ale_py
@@ -12,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from benchmarks.throughput.measure import SCREEN, Setup, timed_rate
+from benchmarks.throughput.measure import SCREEN, Setup, synchronize
 from pipeline.config.params import EnvParams, TrainParams
 from pipeline.envs.atari import env_id, make_env
 from pipeline.replay.buffer import Batch
@@ -115,13 +116,27 @@ class NNParts:
     def update(self) -> None:
         self.agent.update(self.batch)
 
-    def measure(self, seconds: float) -> NNBound:
-        """Each part looped for a third of `seconds`."""
-        ms = []
-        for part in (self.env_step, self.forward, self.update):
-            calls, took = timed_rate(part, seconds / 3, self.device)
-            ms.append(1_000 * took / calls)
-        return NNBound(*ms, self.s.train_frequency)
+    def measure(self, seconds: float, others: dict[str, Callable[[], None]]) -> tuple[NNBound, dict[str, float]]:
+        """Cycles of what an agent does per update period (train_frequency env steps and forward passes, one update),
+        then one call of each of `others`, for `seconds`: every part timed call by call, so that all of them meet
+        the same load. Returns the parts' ms per call, and the others'."""
+        parts = {"env": self.env_step, "forward": self.forward, "update": self.update, **others}
+        cycle = [self.env_step, self.forward] * self.s.train_frequency + [self.update, *others.values()]
+        names = {part: name for name, part in parts.items()}
+        took, calls = dict.fromkeys(parts, 0.0), dict.fromkeys(parts, 0)
+        for part in cycle:  # untimed: first calls allocate
+            part()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            for part in cycle:
+                start = time.perf_counter()
+                part()
+                synchronize(self.device)
+                took[names[part]] += time.perf_counter() - start
+                calls[names[part]] += 1
+        ms = {name: 1_000 * took[name] / calls[name] for name in parts}
+        bound = NNBound(ms.pop("env"), ms.pop("forward"), ms.pop("update"), self.s.train_frequency)
+        return bound, ms
 
     def close(self) -> None:
         self.env.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.throughput.limits import NNParts
-from benchmarks.throughput.measure import Setup, timed_rate
+from benchmarks.throughput.measure import Setup
 from benchmarks.throughput.ours import our_update, train_ours
 from benchmarks.throughput.reference import train_reference
 from benchmarks.throughput.sb3 import train_sb3
@@ -59,8 +59,8 @@ def run_program(s: Setup, program: Program, out: Path, conn) -> None:
 
 
 def run_limits(s: Setup, threads: int | None, conn) -> None:
-    """A worker measuring, on each request of `seconds`, the NN-bound parts (together `seconds`) and then ours' whole
-    update with sampling for each replay mode (`seconds` / 3 each), in ms per call."""
+    """A worker measuring, on each request of `seconds`, the NN-bound parts and ours' whole update with sampling for
+    each replay mode, interleaved call by call (NNParts.measure), in ms per call."""
     if threads is not None:
         torch.set_num_threads(threads)
     parts = NNParts(s)
@@ -68,11 +68,6 @@ def run_limits(s: Setup, threads: int | None, conn) -> None:
     conn.send((READY,))
     try:
         while (seconds := conn.recv()) is not None:
-            bound = parts.measure(seconds)
-            ours = {}
-            for replay, update in updates.items():
-                calls, took = timed_rate(update, seconds / 3, parts.device)
-                ours[replay] = 1_000 * took / calls
-            conn.send(("result", (bound, ours)))
+            conn.send(("result", parts.measure(seconds, updates)))
     finally:
         parts.close()

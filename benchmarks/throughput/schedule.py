@@ -36,19 +36,19 @@ def interleave(
     status: Callable[[str], None],
 ) -> Samples:
     """`rounds` rounds; in each, a quiet block and a block under `load_processes` busy processes (their order
-    alternating by round), and in each block one window of `seconds` per program, in an order rotated by round. The
-    limit's parts are measured in every quiet block."""
+    alternating by round), and in each block one window of `seconds` per program, in an order rotated by round. In
+    the quiet blocks the limit's workers take turns among the programs, a window of `seconds` each."""
     samples, programs = Samples(), list(workers)
     for r in range(rounds):
         for load in rotated([QUIET, LOADED], r):
             with busy_load(load_processes if load == LOADED else 0):
-                for program in rotated(programs, r):
-                    status(f"round {r + 1}/{rounds}, {load}: {program.label}, a {seconds:g} s window")
-                    samples.windows[(load, program)].append(workers[program].window(seconds))
-                if load == QUIET:
-                    for threads, worker in limits.items():
-                        status(f"round {r + 1}/{rounds}, quiet: the NN-bound parts, threads {threads or 'default'}")
-                        samples.bounds[threads].append(worker.ask(seconds))
+                for turn in rotated([*programs, *(limits if load == QUIET else [])], r):
+                    if isinstance(turn, Program):
+                        status(f"round {r + 1}/{rounds}, {load}: {turn.label}, a {seconds:g} s window")
+                        samples.windows[(load, turn)].append(workers[turn].window(seconds))
+                    else:
+                        status(f"round {r + 1}/{rounds}, quiet: the NN-bound parts, threads {turn or 'default'}")
+                        samples.bounds[turn].append(limits[turn].ask(seconds))
     return samples
 
 

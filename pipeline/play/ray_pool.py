@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,11 +34,12 @@ def import_ray():
     return ray
 
 
+@dataclass(frozen=True)
 class _Here:
     """A result that was a path in an output folder of the worker: that folder's name and the relative path."""
 
-    def __init__(self, folder: str, relative: str):
-        self.folder, self.relative = folder, relative
+    folder: str
+    relative: str
 
 
 class EpisodeActor:

@@ -144,14 +144,17 @@ def test_our_params_match_the_shared_settings_and_never_stop_or_save():
         assert t.epsilon_start == t.epsilon_end == s.epsilon
 
 
-def test_the_nn_bound_parts_are_measured_on_real_calls():
+def test_the_nn_bound_parts_are_measured_call_by_call_on_real_calls():
     parts = NNParts(Setup("Breakout", learning_starts=32))
+    calls = []
     try:
-        bound = parts.measure(0.6)
+        bound, others = parts.measure(0.6, {"other": lambda: calls.append(time.sleep(0.002))})
     finally:
         parts.close()
     assert 0 < bound.env_ms < bound.update_ms and 0 < bound.forward_ms < bound.update_ms
     assert bound.limit == pytest.approx(1_000 / (bound.env_ms + bound.forward_ms + bound.update_ms / 4))
+    assert list(others) == ["other"] and others["other"] >= 2.0
+    assert len(calls) >= 2  # once untimed, then once per cycle of 4 env steps, 4 forward passes and an update
 
 
 def test_our_replay_filled_through_its_public_api_serves_batches():
