@@ -10,6 +10,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.helpers import ROOT
@@ -156,3 +157,13 @@ def test_every_stage_depends_on_exactly_the_modules_it_runs():
     for name, stage in stages.items():
         declared = sorted(d for d in stage["deps"] if d.endswith(".py"))
         assert declared == stage_code(name), f"dvc.yaml stage {name}: run python scripts/dvc_deps.py"
+
+
+@pytest.mark.slow
+def test_ray_is_imported_only_when_its_backend_is_asked_for():
+    code = (
+        "import sys, stages.cli, pipeline.record.run, pipeline.evaluate.run, pipeline.play.backends as b; b.Backend(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'stable_baselines3')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr[-300:]
