@@ -2,8 +2,8 @@
 Stable-Baselines3's DQN, taking turns on one machine, quiet and under a synthetic load, with the machine's NN-bound
 limit measured in the same run.
 
-    python -m benchmarks.throughput                            # Breakout, 3 rounds of 8 s windows: ~20 min on 2 cores
-    python -m benchmarks.throughput --seconds 4 --rounds 2     # a quicker look
+    python -m benchmarks.throughput                            # Breakout, 6 rounds of 5 s windows: ~20 min on 2 cores
+    python -m benchmarks.throughput --seconds 3 --rounds 2     # a quicker look
     python -m benchmarks.throughput --json throughput.json     # the tables as JSON too
     python -m benchmarks.throughput.breakdown --replay per     # where an agent step of ours goes (cProfile)
 
@@ -42,9 +42,8 @@ The NN-bound limit (limits.py): 1 / (env step + forward pass at batch 1 + update
 cannot do without: make_env stepping random actions, our network at batch 1, and DQNAgent.update on a fixed batch of
 32 (Double DQN, no sampling). A worker of its own runs cycles of 4 env steps, 4 forward passes and an update, timing
 each call, for --seconds in every quiet block, taking its turn among the programs; one such worker runs on one thread,
-one at torch's default, and the higher of their two limits is the one ours is compared with. The same cycles time
-our whole update with sampling (and PER's priority update), to show what the replay adds. The physical limit is the
-bare emulator (ale_py.ALEInterface, frame skip 1, random actions) on one core.
+one at torch's default, and the higher of their two limits is the one ours is compared with. The physical limit is
+the bare emulator (ale_py.ALEInterface, frame skip 1, random actions) on one core.
 
 --record adds the recording rows: our record() (HDF5 + MP4 with overlays) at num_envs 1 and the largest --num-envs
 against a reference recorder (one env, a PNG per frame with cv2.imwrite and an MP4 with imageio), each over a whole

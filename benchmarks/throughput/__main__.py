@@ -49,16 +49,12 @@ def physical_rows(emu: Emulation) -> list[Row]:
     ]
 
 
-def bound_rows(threads: int | None, bound: NNBound, ours: dict[str, float], rounds: int) -> list[Row]:
+def bound_rows(threads: int | None, bound: NNBound, rounds: int) -> list[Row]:
     section, over = f"NN-bound, threads {threads or 'default'}", f"{rounds} quiet rounds"
     return [
         Row(section, "env step (make_env, random actions)", "-", bound.env_ms, "ms", over),
         Row(section, "forward pass, batch 1", "-", bound.forward_ms, "ms", over),
-        Row(section, "update, batch 32 (Double DQN, no sampling)", "-", bound.update_ms, "ms", over, bound.update_ms),
-        *(
-            Row(section, "ours: sample + learn (+ priorities)", replay, ms, "ms", over, bound.update_ms)
-            for replay, ms in ours.items()
-        ),
+        Row(section, "update, batch 32 (Double DQN, no sampling)", "-", bound.update_ms, "ms", over),
         Row(section, "limit: 1 / (env + forward + update / 4)", "-", bound.limit, "agent steps/s", "-"),
     ]
 
@@ -78,8 +74,10 @@ def arguments() -> argparse.Namespace:
         description=throughput.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--game", default="Breakout", help="ALE game (default Breakout)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per window (default 8)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of windows, every program once per load each")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per window (default 5)")
+    parser.add_argument(
+        "--rounds", type=int, default=6, help="rounds of windows, each program one per load in each (default 6)"
+    )
     parser.add_argument(
         "--num-envs", type=lambda t: parse_list(t, int), default=[1, 2, 4], help="ours' num_envs (default 1,2,4)"
     )
@@ -148,13 +146,13 @@ def main() -> None:
 
     results = pooled(samples)
     bounds = {threads: mean_bound(b) for threads, b in samples.bounds.items()}
-    limit = max(bound.limit for bound, _ in bounds.values())
+    limit = max(bound.limit for bound in bounds.values())
     title = (
         f"Learning-phase agent steps/s on {s.game}: {args.rounds} rounds of {args.seconds:g} s windows, interleaved; "
         f"loaded = {args.load_processes} busy processes"
     )
     console.print(training_table(results, limit, title))
-    other = [row for t, (b, o) in bounds.items() for row in bound_rows(t, b, o, args.rounds)]
+    other = [row for t, b in bounds.items() for row in bound_rows(t, b, args.rounds)]
     other += [*physical_rows(emu), *record]
     console.print(table(other, f"Limits and parts on {s.game} (ms per call, quiet)"))
     notes = [
@@ -179,9 +177,7 @@ def main() -> None:
             "training": [
                 {**dataclasses.asdict(r), "label": r.program.label, "rate": r.rate} for r in sorted(results, key=str)
             ],
-            "nn_bound": {
-                str(t): {**dataclasses.asdict(b), "limit": b.limit, "ours_update_ms": o} for t, (b, o) in bounds.items()
-            },
+            "nn_bound": {str(t): {**dataclasses.asdict(b), "limit": b.limit} for t, b in bounds.items()},
             "other": [{**dataclasses.asdict(row), "ratio": row.ratio} for row in other],
             "notes": notes,
         }

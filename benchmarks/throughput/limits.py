@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import ale_py
@@ -116,13 +115,11 @@ class NNParts:
     def update(self) -> None:
         self.agent.update(self.batch)
 
-    def measure(self, seconds: float, others: dict[str, Callable[[], None]]) -> tuple[NNBound, dict[str, float]]:
-        """Cycles of what an agent does per update period (train_frequency env steps and forward passes, one update),
-        then one call of each of `others`, for `seconds`: every part timed call by call, so that all of them meet
-        the same load. Returns the parts' ms per call, and the others'."""
-        parts = {"env": self.env_step, "forward": self.forward, "update": self.update, **others}
-        cycle = [self.env_step, self.forward] * self.s.train_frequency + [self.update, *others.values()]
-        names = {part: name for name, part in parts.items()}
+    def measure(self, seconds: float) -> NNBound:
+        """Cycles of what an agent does per update period (train_frequency env steps and forward passes, then an
+        update) for `seconds`, every call timed, so that the three parts meet the same load."""
+        parts = (self.env_step, self.forward, self.update)
+        cycle = [self.env_step, self.forward] * self.s.train_frequency + [self.update]
         took, calls = dict.fromkeys(parts, 0.0), dict.fromkeys(parts, 0)
         for part in cycle:  # untimed: first calls allocate
             part()
@@ -132,11 +129,9 @@ class NNParts:
                 start = time.perf_counter()
                 part()
                 synchronize(self.device)
-                took[names[part]] += time.perf_counter() - start
-                calls[names[part]] += 1
-        ms = {name: 1_000 * took[name] / calls[name] for name in parts}
-        bound = NNBound(ms.pop("env"), ms.pop("forward"), ms.pop("update"), self.s.train_frequency)
-        return bound, ms
+                took[part] += time.perf_counter() - start
+                calls[part] += 1
+        return NNBound(*(1_000 * took[part] / calls[part] for part in parts), self.s.train_frequency)
 
     def close(self) -> None:
         self.env.close()

@@ -1,10 +1,8 @@
-"""Measuring rates: the settings every program is configured to, timed windows with the device drained at both ends,
+"""What measures share: the settings every program is configured to, draining the device before a clock is read,
 and the rows of the tables."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -52,19 +50,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
-
-
-def timed_rate(call: Callable[[], object], seconds: float, device: torch.device, warmup: int = 3) -> tuple[int, float]:
-    """(calls, seconds): `call` looped for `seconds` after `warmup` untimed calls, the device drained at both ends."""
-    for _ in range(warmup):
-        call()
-    synchronize(device)
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        call()
-        count += 1
-    synchronize(device)
-    return count, time.perf_counter() - start
 
 
 @dataclass

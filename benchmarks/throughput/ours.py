@@ -1,4 +1,4 @@
-"""Our side: the Trainer paused by a gate, the update alone, and a real record() call."""
+"""Our side: the Trainer paused by a gate, and a real record() call."""
 
 from __future__ import annotations
 
@@ -9,83 +9,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import h5py
-import numpy as np
-import torch
 from rich.console import Console
 
-from benchmarks.throughput.measure import SCREEN, RecordRate, Setup
+from benchmarks.throughput.measure import RecordRate, Setup
 from pipeline.config.layout import TrainLayout
 from pipeline.config.params import EnvParams, Params, TrainParams, params_from_dict, params_to_dict
-from pipeline.envs.atari import game_action_meanings
 from pipeline.record.run import record
-from pipeline.replay.buffer import ReplayBuffer, make_replay
-from pipeline.rl.device import pick_device
-from pipeline.rl.exploration import make_learner
 from pipeline.train.log import TrainingLog
-from pipeline.train.trainer import Trainer, replay_storage
-
-
-def build_replay(t: TrainParams, frame_stack: int, capacity: int, device: torch.device, seed: int) -> ReplayBuffer:
-    """make_replay as train() calls it for one environment: frames on the GPU where they fit, pinned batches on CUDA."""
-    return make_replay(
-        t.replay,
-        capacity,
-        frame_stack,
-        (SCREEN, SCREEN),
-        t.alpha,
-        t.priority_eps,
-        seed,
-        t.gamma,
-        t.n_step,
-        streams=1,
-        storage=replay_storage(device, capacity, (SCREEN, SCREEN)),
-        pinned=device.type == "cuda",
-    )
-
-
-def fill_replay(
-    replay: ReplayBuffer, steps: int, num_actions: int, rng: np.random.Generator, episode_length: int = 1_000
-) -> None:
-    """`steps` transitions of random frames through the public API (start, then step; one stream), episodes of
-    `episode_length` steps, each followed by the step that restarts the stream."""
-    frames = rng.integers(0, 256, size=(64, SCREEN, SCREEN), dtype=np.uint8)
-    actions, rewards = (
-        rng.integers(num_actions, size=steps),
-        rng.choice([-1.0, 0.0, 1.0], size=steps).astype(np.float32),
-    )
-    replay.start(frames[:1])
-    restarted = False
-    for i in range(steps):
-        over = (i + 1) % episode_length == 0 and not restarted
-        replay.step(
-            actions[i : i + 1],
-            rewards[i : i + 1],
-            np.array([over]),
-            frames[(i + 1) % 64][None],
-            np.array([over]),
-            np.array([restarted]),
-        )
-        restarted = over
-
-
-def our_update(s: Setup, replay: str, rows: int = 10_000) -> Callable[[], None]:
-    """One training update as the Trainer does it, sampling included: replay.sample + learner.learn (+ the priority
-    update with PER), on a replay of `rows` random frames, the Nature network and the settings `s`."""
-    t = replace(TrainParams(), replay=replay, network="nature", batch_size=s.batch_size, device=s.device)
-    device = pick_device(s.device)
-    num_actions = len(game_action_meanings(replace(EnvParams(), game=s.game)))
-    torch.manual_seed(s.seed)
-    learner = make_learner(t, s.frame_stack, num_actions, SCREEN, device)
-    buffer = build_replay(t, s.frame_stack, rows, device, s.seed)
-    fill_replay(buffer, rows, num_actions, np.random.default_rng(s.seed))
-
-    def update() -> None:
-        batch = buffer.sample(t.batch_size, t.beta0)
-        _, td_errors = learner.learn(batch, rows)
-        buffer.update_priorities(batch.indices, td_errors)
-
-    return update
-
+from pipeline.train.trainer import Trainer
 
 LOG_WINDOWS_PER_UPDATE_PERIOD = 8  # log (and so gate) every 8 update periods of all environments
 

@@ -9,7 +9,7 @@ import torch
 
 from benchmarks.throughput.limits import NNParts
 from benchmarks.throughput.measure import Setup
-from benchmarks.throughput.ours import our_update, train_ours
+from benchmarks.throughput.ours import train_ours
 from benchmarks.throughput.reference import train_reference
 from benchmarks.throughput.sb3 import train_sb3
 from benchmarks.throughput.workers import READY, Gate
@@ -59,15 +59,13 @@ def run_program(s: Setup, program: Program, out: Path, conn) -> None:
 
 
 def run_limits(s: Setup, threads: int | None, conn) -> None:
-    """A worker measuring, on each request of `seconds`, the NN-bound parts and ours' whole update with sampling for
-    each replay mode, interleaved call by call (NNParts.measure), in ms per call."""
+    """A worker measuring the NN-bound parts (NNParts.measure) for each request of `seconds`."""
     if threads is not None:
         torch.set_num_threads(threads)
     parts = NNParts(s)
-    updates = {replay: our_update(s, replay) for replay in ("uniform", "per")}
     conn.send((READY,))
     try:
         while (seconds := conn.recv()) is not None:
-            conn.send(("result", parts.measure(seconds, updates)))
+            conn.send(("result", parts.measure(seconds)))
     finally:
         parts.close()

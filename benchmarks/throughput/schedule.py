@@ -18,8 +18,8 @@ QUIET, LOADED = "quiet", "loaded"
 @dataclass
 class Samples:
     windows: dict[tuple[str, Program], list[Window]] = field(default_factory=lambda: defaultdict(list))
-    # per threads setting of the limit's worker: (NN-bound parts, ours' update ms by replay) per quiet round
-    bounds: dict[int | None, list[tuple[NNBound, dict[str, float]]]] = field(default_factory=lambda: defaultdict(list))
+    # per threads setting of the limit's worker: the NN-bound parts, one per quiet round
+    bounds: dict[int | None, list[NNBound]] = field(default_factory=lambda: defaultdict(list))
 
 
 def rotated(items: list, by: int) -> list:
@@ -80,14 +80,12 @@ def faster_peer(results: list[Result], load: str) -> Result | None:
     return max(peers, key=lambda r: r.rate, default=None)
 
 
-def mean_bound(bounds: list[tuple[NNBound, dict[str, float]]]) -> tuple[NNBound, dict[str, float]]:
+def mean_bound(bounds: list[NNBound]) -> NNBound:
     """The parts averaged over the rounds (ms per call)."""
     n = len(bounds)
-    parts = [b for b, _ in bounds]
-    bound = NNBound(
-        sum(b.env_ms for b in parts) / n,
-        sum(b.forward_ms for b in parts) / n,
-        sum(b.update_ms for b in parts) / n,
-        parts[0].train_frequency,
+    return NNBound(
+        sum(b.env_ms for b in bounds) / n,
+        sum(b.forward_ms for b in bounds) / n,
+        sum(b.update_ms for b in bounds) / n,
+        bounds[0].train_frequency,
     )
-    return bound, {replay: sum(o[replay] for _, o in bounds) / n for replay in bounds[0][1]}
