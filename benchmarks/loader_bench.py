@@ -1,5 +1,5 @@
 """Frames per second served to a DataLoader: the HDF5 dataset through GameplayDataset against the same windows
-read from the PNG export (data/frames/episode_<k>/frame_<n>.png), same sampler, batch size and workers.
+read from the PNG export (data/frames/episode_<k>/frame_<n>.png, zero-padded), same sampler, batch size and workers.
 
 Prepare a dataset with the PNG export first, e.g. `pipeline record --png --percent-random 100 --out-dir /tmp/bench`.
 """

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.config.params import SECTIONS, Params, field_docs
-from pipeline.data.schema import EPISODE_COLUMNS, ROW_FIELDS
+from pipeline.data.schema import format_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,16 +28,6 @@ def params_table(defaults_file: Path) -> str:
             value = in_file.get(section, {}).get(name, default)
             lines.append(f"| `{section}.{name}` | `{default}` | `{value}` | {allowed} | {help_text} |")
     return "\n".join(lines)
-
-
-def format_tables() -> str:
-    rows = ["| dataset | dtype | shape of one row | meaning |", "|---|---|---|---|"]
-    for f in ROW_FIELDS:
-        shape = "(" + ", ".join(map(str, f.shape)) + ")" if f.shape else "scalar"
-        rows.append(f"| `{f.name}` | {f.dtype} | {shape} | {f.meaning} |")
-    columns = ["| `episodes/` column | dtype | meaning |", "|---|---|---|"]
-    columns += [f"| `{c.name}` | {c.dtype} | {c.meaning} |" for c in EPISODE_COLUMNS]
-    return "\n".join(rows) + "\n\n" + "\n".join(columns)
 
 
 TABLES = {"params-table": lambda: params_table(ROOT / "params.yaml"), "format-table": format_tables}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from stages.common import OneLineErrors
 from stages.evaluate import evaluate_command
+from stages.export import export_app
 from stages.inspect import inspect_command
 from stages.plot import plot_command
 from stages.record import record_command
@@ -12,6 +14,7 @@ from stages.split import split_command
 from stages.train import train_command
 
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=False,
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -23,6 +26,7 @@ app.command("record")(record_command)
 app.command("inspect")(inspect_command)
 app.command("split")(split_command)
 app.command("plot")(plot_command)
+app.add_typer(export_app, name="export")
 
 
 @app.command("games")

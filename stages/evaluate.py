@@ -11,7 +11,7 @@ from pipeline.config.layout import EvalLayout
 from pipeline.config.params import Params
 from pipeline.evaluate.run import evaluate
 from pipeline.play.backends import Backend
-from stages.common import BACKEND, RAY_ADDRESS, chosen_model, console, with_params
+from stages.common import BACKEND, RAY_ADDRESS, chosen_model, console, with_params, writing
 
 DEFAULT = EvalLayout()
 
@@ -32,5 +32,7 @@ def evaluate_command(
 ) -> None:
     """Play evaluate.episodes episodes with the trained agent and the random agent on the same seeds; report scores."""
     path, model = chosen_model(checkpoint, params.evaluate.model)
+    where = Backend(backend, ray_address)  # a bad flag is refused before the output folders are held
     layout = EvalLayout(metrics, episodes_csv, plot)
-    evaluate(params, path, layout, console=console, model=model, backend=Backend(backend, ray_address))
+    with writing(metrics.parent, episodes_csv.parent, plot.parent):
+        evaluate(params, path, layout, console=console, model=model, backend=where)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from pipeline.config.layout import RecordLayout
-from pipeline.data.inspection import contact_sheet, render, summarise
+from pipeline.data.inspection import check_sheet, contact_sheet, render, summarise
 from stages.common import reported_errors
 
 
@@ -26,7 +26,9 @@ def inspect_command(
 ) -> None:
     """Episodes and frames per split and agent, returns, actions, storage; and a contact sheet PNG."""
     report = Console()
+    sheet = sheet or path.with_name(f"{path.stem}_contact_sheet.png")
     with reported_errors():
+        check_sheet(sheet, samples)  # before the summary is printed
         render(summarise(path, splits), report)
-        out = contact_sheet(path, sheet or path.with_name(f"{path.stem}_contact_sheet.png"), samples, seed)
+        out = contact_sheet(path, sheet, samples, seed)
     report.print(f"Contact sheet: {out}", highlight=False, soft_wrap=True)

@@ -12,7 +12,7 @@ from pipeline.config.layout import RecordLayout
 from pipeline.config.params import Params
 from pipeline.play.backends import Backend
 from pipeline.record.run import record
-from stages.common import BACKEND, RAY_ADDRESS, chosen_model, console, with_params
+from stages.common import BACKEND, RAY_ADDRESS, chosen_model, console, with_params, writing
 
 
 @with_params("env", "record")
@@ -30,4 +30,6 @@ def record_command(
 ) -> None:
     """Record gameplay: record.percent_random % of the episodes by a random agent, the rest by the trained agent."""
     path, model = chosen_model(checkpoint, params.record.model)
-    record(params, path, out_dir, console=console, model=model, backend=Backend(backend, ray_address))
+    where = Backend(backend, ray_address)  # a bad flag is refused before the output folder is held
+    with writing(out_dir):
+        record(params, path, out_dir, console=console, model=model, backend=where)

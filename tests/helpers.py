@@ -68,3 +68,11 @@ def replay_step(
         np.array([episode_over]),
         np.array([restarted]),
     )
+
+
+def run_state(out: Path, params: Params):
+    """Where `pipeline train --out-dir out` keeps the resumable state of a run with these params."""
+    from pipeline.config.layout import TrainLayout
+    from pipeline.train.resume import RunState, state_key
+
+    return RunState(TrainLayout(out).states / state_key(params))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SPLITS_NAME = "splits.json"  # beside the dataset it splits
+CARD_NAME = "DATASET.md"  # the dataset card, beside the dataset it describes
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,15 @@ class TrainLayout:
         return self.root / "best.pt"
 
     @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
+    def live(self) -> Path:
+        """DVCLive curves, replay snapshots and the diagnostics figure of the finished run."""
+        return self.root / "training"
 
     @property
-    def live(self) -> Path:
-        """DVCLive curves, replay snapshots and the diagnostics figure."""
-        return self.root / "training"
+    def states(self) -> Path:
+        """Resumable state (checkpoints, replay buffer, curves so far), one folder per run: no output of the
+        pipeline, see pipeline.train.resume."""
+        return self.root / "state"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,11 @@ class RecordLayout:
     def frames(self) -> Path:
         """The PNG export, written only with record.png."""
         return self.root / "frames"
+
+    @property
+    def card(self) -> Path:
+        """The dataset card record writes beside the dataset (`pipeline split` updates its splits section)."""
+        return self.root / CARD_NAME
 
     @property
     def splits(self) -> Path:

@@ -167,14 +167,20 @@ class RecordParams:
     max_episode_steps: int = spec(
         0, "cap on agent steps per recorded episode (0: no cap beyond env.max_episode_frames)", ge=0
     )
-    png: bool = spec(False, "also export every frame as PNG under data/frames/")
+    png: bool = spec(
+        False, "also export every frame as PNG under data/frames/ (episode_<k>/frame_<n>.png, zero-padded)"
+    )
+    png_observations: bool = spec(
+        False, "also export the agent's observations as PNG under data/frames/ (episode_<k>/observation_<n>.png)"
+    )
     fps: int = spec(30, "frame rate of the MP4 videos", gt=0, le=120)
     video_scale: int = spec(3, "integer upscaling of the game screen in the videos", ge=1, le=8)
     compression: str = spec(
         "gzip",
-        "HDF5 compression: gzip level 1 (every HDF5 tool reads it; ~1.8x smaller than lzf "
-        "on Atari screens) or lzf (h5py only)",
-        choices=("gzip", "lzf"),
+        "HDF5 compression: gzip level 1 (every HDF5 tool reads it; ~1.8x smaller than lzf on Atari screens), lzf "
+        "(h5py only) or zstd (Zstandard level 3: smaller and faster to read than gzip-1; needs the hdf5plugin "
+        "package to write and to read: pip install '.[zstd]')",
+        choices=("gzip", "lzf", "zstd"),
     )
 
 
@@ -233,10 +239,55 @@ def _coerce(key: str, value: Any, kind: type, meta: dict[str, Any]) -> Any:
     return value
 
 
-def _unknown_key(key: str, valid: list[str]) -> InputError:
-    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], valid, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
-    return InputError(f"unknown params key '{key}'{hint}")
+# names other libraries and papers use for our keys, where spelling alone would point elsewhere
+SYNONYMS = {
+    "learning_rate": "lr",
+    "buffer_size": "capacity",
+    "replay_size": "capacity",
+    "memory_size": "capacity",
+    "discount": "gamma",
+    "discount_factor": "gamma",
+    "total_steps": "steps",
+    "timesteps": "steps",
+    "total_timesteps": "steps",
+}
+
+
+def closest_key(name: str, valid: list[str]) -> str | None:
+    """The valid key `name` most likely meant: a known synonym, its initials (learning_rate -> lr), a near-identical
+    spelling, a key that begins with it or whose words it has (eps -> epsilon, num_episodes -> episodes), and last
+    the closest spelling."""
+    words = set(name.split("_"))
+    related = [
+        v
+        for v in valid
+        if min(len(v), len(name)) >= 3 and (v.startswith(name) or name.startswith(v) or set(v.split("_")) <= words)
+    ]
+    candidates = (
+        [SYNONYMS.get(name)],
+        ["".join(word[:1] for word in name.split("_"))] if "_" in name else [],
+        difflib.get_close_matches(name, valid, n=1, cutoff=0.85),
+        difflib.get_close_matches(name, related, n=1, cutoff=0.0),
+        difflib.get_close_matches(name, valid, n=1),
+    )
+    return next((c for group in candidates for c in group if c in valid), None)
+
+
+def _unknown_key(prefix: str, key: Any, valid: list[str]) -> InputError:
+    """Suggest the same key in the section it belongs to (train.screen_size -> env.screen_size), else the closest
+    key of this section."""
+    name = str(key)
+    homes = [f"'{s}.{name}'" for s, kind in SECTIONS.items() if f"{s}." != prefix and name in field_names(kind)]
+    close = closest_key(name, valid)
+    if homes:
+        hint = f"; did you mean {' or '.join(homes)}?"
+    else:
+        hint = f"; did you mean '{prefix}{close}'?" if close else f"; valid keys: {', '.join(valid)}"
+    return InputError(f"unknown params key '{prefix}{name}'{hint}")
+
+
+def field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
 
 
 def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
@@ -245,7 +296,7 @@ def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
     values = {}
     for key, value in raw.items():
         if key not in fields:
-            raise _unknown_key(prefix + key, list(fields))
+            raise _unknown_key(prefix, key, list(fields))
         kind = hints[key]
         if dataclasses.is_dataclass(kind):
             if not isinstance(value, dict):
@@ -290,27 +341,67 @@ def params_from_dict(raw: dict[str, Any]) -> Params:
     return params
 
 
-def load_params(path: Path, overrides: dict[str, dict[str, Any]] | None = None) -> Params:
-    """Read params.yaml, apply per-section overrides (from CLI flags), validate."""
+def read_params_file(path: Path) -> dict[str, Any]:
+    """The mapping a params file holds, or an InputError naming the file and what is wrong with it. A file that sets
+    no key at all is refused: it is almost always a mistake, and would silently mean the full-scale defaults."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"params file '{path}' is a folder; pass a YAML file")
     if not path.is_file():
         raise InputError(f"params file '{path}' does not exist")
+    data = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"params file '{path}' is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})"
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise InputError(f"params file '{path}' is not valid YAML: {str(err).splitlines()[0]}") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"params file '{path}' must hold a mapping of sections")
+    if raw is not None and not isinstance(raw, dict):
+        raise InputError(f"params file '{path}' must hold a mapping of sections, not a {type(raw).__name__}")
+    if not any(value is not None and value != {} for value in (raw or {}).values()):
+        raise InputError(
+            f"params file '{path}' sets no params (it is empty); name the keys to change, e.g. `seed: 0` for "
+            "the library defaults"
+        )
+    return raw
+
+
+def load_params(path: Path, overrides: dict[str, dict[str, Any]] | None = None) -> Params:
+    """Read params.yaml, apply per-section overrides (from CLI flags), validate."""
+    raw = read_params_file(path)
     for section, values in (overrides or {}).items():
         if section == "":
             raw.update(values)
-        else:
-            raw.setdefault(section, {}).update(values)
+            continue
+        current = {} if raw.get(section) is None else raw[section]
+        if isinstance(current, dict):  # anything else is reported by the validation
+            raw[section] = {**current, **values}
     return params_from_dict(raw)
 
 
 def params_to_dict(params: Params) -> dict[str, Any]:
     return dataclasses.asdict(params)
+
+
+# Keys that change how a stage runs, never what it computes. A training run may be resumed with other values (an
+# exact resume needs the same device), and they are no part of a recorded dataset's identity.
+RUN_SETTINGS = ("train.device", "train.checkpoint_interval", "train.keep_checkpoints", "train.log_interval")
+# Besides those, what a recording's arrays never depend on: the number of episodes played at once (each is played
+# as it would be alone) and the settings of the videos and the PNG export, which are other files.
+PLAY_SETTINGS = (*RUN_SETTINGS, "env.num_envs", "record.png", "record.png_observations", "record.video_scale")
+
+
+def params_without(params: Params, keys: tuple[str, ...]) -> dict[str, Any]:
+    """params_to_dict without the dotted `keys`: what shaped an output, to record or to compare."""
+    raw = params_to_dict(params)
+    for key in keys:
+        section, name = key.split(".")
+        raw[section].pop(name)
+    return raw
 
 
 def field_docs(cls: type) -> list[tuple[str, type, Any, str, str]]:

@@ -1,8 +1,10 @@
-"""The gameplay HDF5 format (version 1), declared once: its row fields, its episode columns and its layout.
+"""The gameplay HDF5 format (version 2), declared once: its row fields, its episode columns, its file attributes and
+its layout.
 
-The writer, the reader, the loader's keys, the `Row` that playing produces and the README's format table all come
-from ROW_FIELDS and EPISODE_COLUMNS: adding a field is one line here and the code that fills it. The layout note
-below is also written into every file (attribute `layout`), for readers without the README.
+The writer, the reader, the loader's keys, the `Row` that playing produces, the README's format tables and the
+dataset card's all come from ROW_FIELDS, EPISODE_COLUMNS and FILE_ATTRIBUTES: adding a field is one line here and
+the code that fills it. The layout note below is also written into every file (attribute `layout`), for readers
+without the README.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, make_dataclass
 
 import numpy as np
 
-FORMAT_VERSION = 2  # 2: episode columns source and checkpoint_step
+FORMAT_VERSION = 2  # 2: episode columns source and checkpoint_step; attribute env_recipe; zstd compression
 FRAME_SHAPE = (210, 160, 3)
 AGENT_KINDS = ("random", "trained")
 NO_ACTION = -1  # the action of an episode's final row, where no step is taken
@@ -83,6 +85,36 @@ EPISODE_COLUMNS: tuple[Field, ...] = (
 # the columns the writer works out itself; the others are given for each episode
 COMPUTED_COLUMNS = ("first_row", "length", "return")
 
+# The file's attributes (dtype: how h5py returns them; "JSON" is a string holding a JSON document).
+FILE_ATTRIBUTES: tuple[Field, ...] = (
+    Field("format_version", "int", (), f"this format's version ({FORMAT_VERSION}); readers refuse others"),
+    Field("layout", "str", (), "the row layout note (how episodes occupy rows), as in the README"),
+    Field(
+        "env_recipe",
+        "JSON",
+        (),
+        "everything needed to rebuild the exact environment and replay an episode: gymnasium id and kwargs, each "
+        "wrapper with its kwargs in order, the reset actions of FIRE games, the cap on steps per episode, the "
+        "gymnasium spec, library versions, and the replay procedure in words (how_to_replay)",
+    ),
+    Field("env_id", "str", (), "gymnasium id of the game, e.g. ALE/MsPacman-v5 (made at frameskip 1: see env_recipe)"),
+    Field("game", "str", (), "env.game"),
+    Field("frameskip", "int", (), "emulator frames per agent step, applied by AtariPreprocessing (see env_recipe)"),
+    Field("sticky_action_prob", "float", (), "probability that the emulator repeats the previous action"),
+    Field("noop_max", "int", (), "at most this many no-op frames after each reset (AtariPreprocessing)"),
+    Field("max_episode_frames", "int", (), "emulator frames after which an episode is truncated"),
+    Field("screen_size", "int", (), "side S of the square grayscale observations"),
+    Field("mode", "int", (), "ALE game mode; -1: the game's default"),
+    Field("difficulty", "int", (), "ALE difficulty; -1: the game's default"),
+    Field("fps", "int", (), "frame rate of the MP4 videos (record.fps)"),
+    Field("action_meanings", "str array", ("A",), "name of each action index (the game's minimal action set)"),
+    Field("model", "str", (), "which trained model record was asked for: best, final or a checkpoint's file name"),
+    Field("params", "JSON", (), "every param of the run that recorded it"),
+    Field("package_version", "str", (), "version of this pipeline"),
+    Field("library_versions", "JSON", (), "versions of the libraries whose versions change results"),
+    Field("git_commit", "str", (), "commit of the code that recorded it, '-dirty' if tracked files differed"),
+)
+
 # One row as playing produces it, with one attribute per row field (row.frames is that row's screen, row.actions its
 # action): generated from ROW_FIELDS, so a field added there must be given wherever a Row is built.
 Row = make_dataclass("Row", [f.name for f in ROW_FIELDS], frozen=True)
@@ -100,3 +132,16 @@ class EpisodeTable:
 
     def __len__(self) -> int:
         return len(self.columns["id"])
+
+
+def format_tables() -> str:
+    """The format as Markdown tables (row datasets, episode columns, file attributes): the README's and the card's."""
+    rows = ["| dataset | dtype | shape of one row | meaning |", "|---|---|---|---|"]
+    for f in ROW_FIELDS:
+        shape = "(" + ", ".join(map(str, f.shape)) + ")" if f.shape else "scalar"
+        rows.append(f"| `{f.name}` | {f.dtype} | {shape} | {f.meaning} |")
+    columns = ["| `episodes/` column | dtype | meaning |", "|---|---|---|"]
+    columns += [f"| `{c.name}` | {c.dtype} | {c.meaning} |" for c in EPISODE_COLUMNS]
+    attributes = ["| file attribute | type | meaning |", "|---|---|---|"]
+    attributes += [f"| `{a.name}` | {a.dtype} | {a.meaning} |" for a in FILE_ATTRIBUTES]
+    return "\n\n".join("\n".join(table) for table in (rows, columns, attributes))

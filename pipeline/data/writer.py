@@ -8,6 +8,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from pipeline.data.codecs import dataset_options
 from pipeline.data.reader import read_episodes
 from pipeline.data.schema import COMPUTED_COLUMNS, EPISODE_COLUMNS, FORMAT_VERSION, ROW_FIELDS, Row
 
@@ -23,8 +24,10 @@ class GameplayWriter:
     """
 
     def __init__(self, path: Path, *, screen_size: int, compression: str, attrs: dict[str, Any]):
-        self.file = h5py.File(path, "w")
-        level = 1 if compression == "gzip" else None
+        options = dataset_options(compression)
+        # no chunk cache: every write goes to disk as it is made, so a full disk fails that write and the file still
+        # closes (with dirty cached chunks, HDF5 cannot close it after ENOSPC and crashes when it is freed)
+        self.file = h5py.File(path, "w", rdcc_nbytes=0)
         for field in ROW_FIELDS:
             shape = field.row_shape(screen_size)
             chunks = (1, *shape) if shape else (SCALAR_CHUNK,)
@@ -34,9 +37,8 @@ class GameplayWriter:
                 maxshape=(None, *shape),
                 dtype=field.dtype,
                 chunks=chunks,
-                compression=compression,
-                compression_opts=level,
                 track_times=False,
+                **options,
             )
             ds.attrs["meaning"] = field.meaning
         for key, value in {**attrs, "format_version": FORMAT_VERSION}.items():
@@ -100,14 +102,20 @@ class GameplayWriter:
         self.rows, self.pending = end, []
 
     def close(self) -> None:
-        self._flush()
-        group = self.file.create_group("episodes")
-        for column in EPISODE_COLUMNS:
-            values = np.asarray([e[column.name] for e in self.episodes], dtype=column.dtype)
-            group.create_dataset(column.name, data=values, dtype=column.dtype, track_times=False).attrs["meaning"] = (
-                column.meaning
-            )
-        self.file.close()
+        """Write what is pending and the episode table, and close the file (however that goes); closing again does
+        nothing."""
+        if not self.file.id.valid:
+            return
+        try:
+            self._flush()
+            group = self.file.create_group("episodes")
+            for column in EPISODE_COLUMNS:
+                values = np.asarray([e[column.name] for e in self.episodes], dtype=column.dtype)
+                group.create_dataset(column.name, data=values, dtype=column.dtype, track_times=False).attrs[
+                    "meaning"
+                ] = column.meaning
+        finally:
+            self.file.close()
 
     def __enter__(self) -> GameplayWriter:
         return self

@@ -41,12 +41,23 @@ def env_id(game: str) -> str:
     raise InputError(f"env.game = {game!r}: no such ALE game; {hint}")
 
 
-class FireOnReset(gym.Wrapper):
-    """Press FIRE after reset in games that wait for it (Breakout, Pong...), as the DQN literature does."""
+FIRE_RESET_ACTIONS = (1, 2)  # FIRE, then the game's action 2 (RIGHT in Breakout), as OpenAI baselines' FireResetEnv
+
+
+class FireOnReset(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Press FIRE after reset in games that wait for it (Breakout, Pong...), as the DQN literature does: step
+    `actions` in order after every reset; one that ends the episode resets it again (same arguments) and the next
+    action follows. Its arguments are recorded (RecordConstructorArgs), so `env.spec` rebuilds it with gym.make and
+    Minari's recover_environment() works for these games too."""
+
+    def __init__(self, env: gym.Env, actions: tuple[int, ...] | list[int] = FIRE_RESET_ACTIONS):
+        self.actions = [int(a) for a in actions]
+        gym.utils.RecordConstructorArgs.__init__(self, actions=self.actions)
+        gym.Wrapper.__init__(self, env)
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
-        for action in (1, 2):
+        for action in self.actions:
             obs, _, terminated, truncated, info = self.env.step(action)
             if terminated or truncated:
                 obs, info = self.env.reset(**kwargs)

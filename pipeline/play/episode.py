@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from pipeline.data.schema import NO_ACTION, Row
+from pipeline.envs.rows import episode_rows
 from pipeline.envs.stacks import FrameStacks
 from pipeline.play.policies import RandomPolicy, TrainedPolicy
 
@@ -17,44 +18,26 @@ NOT_RESTARTED = np.zeros(1, bool)
 def play_rows(
     env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: int, seed: int, epsilon: float, max_steps: int = 0
 ) -> Iterator[Row]:
-    """The rows of one episode: one per agent step, then the final state (action NO_ACTION).
+    """The rows of one episode played by `policy` (see pipeline.envs.rows.episode_rows): one per agent step, then the
+    final state (action NO_ACTION).
 
     The environment's reset and the action RNG are both seeded with `seed`, so an episode is a
     function of (seed, policy). `max_steps` > 0 ends the episode after that many steps, marking the
     last step truncated.
     """
-    obs, info = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
-    stacker = FrameStacks(1, frame_stack, obs.shape)
-    state, steps = stacker.start(obs[None]), 0
-    while True:
-        screen, lives = env.unwrapped.ale.getScreenRGB(), info["lives"]
-        action = int(policy.act(state, epsilon, rng)[0])
-        next_obs, reward, terminated, truncated, info = env.step(action)
-        steps += 1
-        truncated = bool(truncated or (not terminated and steps == max_steps))
-        yield Row(
-            frames=screen,
-            observations=obs,
-            actions=action,
-            rewards=float(reward),
-            terminated=bool(terminated),
-            truncated=truncated,
-            lives=lives,
-        )
-        obs = next_obs
-        if terminated or truncated:
-            yield Row(
-                frames=env.unwrapped.ale.getScreenRGB(),
-                observations=obs,
-                actions=NO_ACTION,
-                rewards=0.0,
-                terminated=False,
-                truncated=False,
-                lives=info["lives"],
-            )
-            return
-        state = stacker.push(obs[None], restarted=NOT_RESTARTED)
+    stacker: FrameStacks | None = None
+
+    def act(obs: np.ndarray) -> int:
+        nonlocal stacker
+        if stacker is None:
+            stacker = FrameStacks(1, frame_stack, obs.shape)
+            state = stacker.start(obs[None])
+        else:
+            state = stacker.push(obs[None], restarted=NOT_RESTARTED)
+        return int(policy.act(state, epsilon, rng)[0])
+
+    return episode_rows(env, seed, act, max_steps)
 
 
 def play_episode(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from pipeline.config.errors import InputError
+from pipeline.config.errors import EnvironmentFault, InputError
 from pipeline.rl.device import one_cpu_thread
 
 POLL_S = 0.2  # how often the parent checks for a stop while it waits
@@ -107,12 +107,41 @@ def play_on_ray(
     """Play episodes 0 .. jobs-1 with players build(inputs, outputs) (pipeline.play.backends.Players) on the Ray
     this process has joined, else on the cluster at `address` (None: a new local Ray), which is left at the end;
     on_result(job, result) in job order. check() may raise to stop (as any error does): the episodes playing are
-    cancelled and the actors ended before the exception leaves."""
+    cancelled and the actors ended before the exception leaves. An episode's own exception is raised here as itself
+    (an InputError stays one); a cluster that cannot be reached or loses a worker is an EnvironmentFault."""
     ray = import_ray()
     started = not ray.is_initialized()
     if started:
         local = address is None
-        ray.init(address="local" if local else address, include_dashboard=False if local else None, log_to_driver=False)
+        try:
+            ray.init(
+                address="local" if local else address, include_dashboard=False if local else None, log_to_driver=False
+            )
+        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as err:  # no cluster there, or none reachable
+            where = "could not start a local Ray" if local else f"--ray-address {address}: could not join the cluster"
+            raise EnvironmentFault(f"{where}: {one_line(err)}") from err
+    try:
+        _play(ray, build, inputs, outputs, jobs, on_progress, on_result, check)
+    except ray.exceptions.RayTaskError as err:  # an episode's own exception: raised here as the local pool does
+        cause = err.cause if isinstance(err.cause, Exception) else None
+        if cause is None:
+            raise
+        raise cause from err
+    except ray.exceptions.RayError as err:  # a worker, node or object lost: the cluster's fault, not the input's
+        what = "could not build its player" if getattr(err, "actor_init_failed", False) else "was lost"
+        raise EnvironmentFault(f"a Ray episode worker {what}: {one_line(err)}") from err
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def one_line(err: BaseException) -> str:
+    """The first line of an exception's message (Ray's run to many), or its type."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(err).__name__
+
+
+def _play(ray, build, inputs, outputs, jobs, on_progress, on_result, check) -> None:
     actors: list = []
     steps: dict[Any, tuple[int, Any, Any]] = {}  # a playing episode's steps ref -> (job, outcome ref, actor)
     try:
@@ -147,8 +176,6 @@ def play_on_ray(
                 due += 1
     finally:
         _stop(ray, actors, list(steps))
-        if started:
-            ray.shutdown()
 
 
 def _stop(ray, actors: list, playing: list) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -36,14 +35,19 @@ from rich.text import Text
 
 import pipeline
 from pipeline.config.layout import RecordLayout
-from pipeline.config.params import Params, RecordParams, params_to_dict
-from pipeline.core.atomic import atomic_path, remove
+from pipeline.config.params import PLAY_SETTINGS, Params, RecordParams, params_without
+from pipeline.core.atomic import atomic_path, naming, remove, scratch_folder
+from pipeline.core.outputs import check_output
 from pipeline.core.seeding import derive_seed
 from pipeline.core.signals import Interrupted, stop_on_signals
 from pipeline.core.versions import git_commit, library_versions
+from pipeline.data.card import dataset_card
+from pipeline.data.codecs import check_available
 from pipeline.data.schema import LAYOUT_NOTE
+from pipeline.data.splits import load_split_index
 from pipeline.data.writer import GameplayWriter
 from pipeline.envs.atari import action_meanings, env_id, game_action_meanings, make_env
+from pipeline.envs.recipe import env_recipe
 from pipeline.play.backends import Backend, Players, play_on
 from pipeline.play.episode import play_rows
 from pipeline.play.policies import RandomPolicy, check_env_matches, load_policy
@@ -63,9 +67,14 @@ def episode_seed(seed: int, k: int) -> int:
 
 
 def file_attributes(params: Params, meanings: list[str], model: str) -> dict:
+    """The dataset's attributes (pipeline.data.schema.FILE_ATTRIBUTES but format_version, which the writer adds)."""
     e = params.env
+    env = make_env(e)
+    recipe = env_recipe(env, params.record.max_episode_steps)
+    env.close()
     return {
         "model": model,
+        "env_recipe": json.dumps(recipe, sort_keys=True),
         "env_id": env_id(e.game),
         "game": e.game,
         "frameskip": e.frameskip,
@@ -78,7 +87,7 @@ def file_attributes(params: Params, meanings: list[str], model: str) -> dict:
         "fps": params.record.fps,
         "action_meanings": meanings,
         "layout": LAYOUT_NOTE,
-        "params": json.dumps(params_to_dict(params), sort_keys=True),
+        "params": json.dumps(params_without(params, PLAY_SETTINGS), sort_keys=True),
         "package_version": pipeline.__version__,
         "library_versions": json.dumps(library_versions(), sort_keys=True),
         "git_commit": git_commit(),
@@ -161,13 +170,18 @@ def episode_writers(
         )
     ]
     if frames is not None:
-        writers.append(stack.enter_context(PngEpisode(frames, k, kind, seed, meanings)))
+        writers.append(
+            stack.enter_context(
+                PngEpisode(frames, k, kind, seed, meanings, frames=r.png, observations=r.png_observations)
+            )
+        )
     return writers
 
 
 @dataclass(frozen=True)
 class EpisodeFolders:
-    """The temporary folders an episode's files go to: MP4s, PNG folders (None without record.png), dataset shards."""
+    """The temporary folders an episode's files go to: MP4s, PNG folders (None without a PNG export), dataset
+    shards."""
 
     videos: Path
     frames: Path | None
@@ -192,6 +206,7 @@ class EpisodeRecorder:
         r, kind, seed = self.params.record, agent_of(k, self.n_random), episode_seed(self.params.seed, k)
         shard = self.folders.shards / f"episode_{k}.h5"
         with contextlib.ExitStack() as stack:
+            stack.enter_context(naming(shard))
             rows = stack.enter_context(
                 GameplayWriter(shard, screen_size=self.params.env.screen_size, compression=r.compression, attrs={})
             )
@@ -220,6 +235,35 @@ class EpisodeRecorder:
         self.env.close()
 
 
+def sibling_files(r: RecordParams) -> dict[str, str]:
+    """What the card says about the other outputs beside the dataset."""
+    files = {
+        "videos/": "one MP4 per episode, <agent>_agent_<k>.mp4 (random or trained, k the episode id): the game "
+        f"scaled up {r.video_scale}x beside a panel with the episode, frame, action, reward and return; video frame "
+        "n is row n of episode k",
+    }
+    if r.png or r.png_observations:
+        images = " and ".join(
+            name
+            for name, wanted in (("frame_<n>.png (RGB screen)", r.png), ("observation_<n>.png", r.png_observations))
+            if wanted
+        )
+        files["frames/"] = (
+            f"episode_<k>/{images}, zero-padded, image n being row n of episode k, and actions.json "
+            "(actions[n] is the action taken at image n)"
+        )
+    return files
+
+
+def split_of(layout: RecordLayout, dataset: Path) -> dict | None:
+    """The split index beside the dataset if it was made for these very bytes (a re-recording of the same dataset),
+    else None: an index of another recording says nothing about this one."""
+    try:
+        return load_split_index(layout.splits, dataset)
+    except ValueError:  # none, unreadable, or another dataset's
+        return None
+
+
 def build_recorder(params: Params, model: str, inputs: dict[str, Path], outputs: dict[str, Path]) -> EpisodeRecorder:
     """The recorder wherever it runs (pipeline.play.backends.Players): its checkpoint and folders by name."""
     folders = EpisodeFolders(outputs["videos"], outputs.get("frames"), outputs["shards"])
@@ -235,13 +279,20 @@ def record(
     backend: Backend = Backend(),
 ) -> RecordLayout:
     """Play record.episodes episodes, env.num_envs at once (or on the Ray cluster `backend` names), and write
-    gameplay.h5, videos/ and (with record.png) frames/ under out_dir. The checkpoint is only read when trained
-    episodes are asked for; `model` names it in the dataset (record.model by default)."""
+    gameplay.h5, videos/ and (with record.png or record.png_observations) frames/ under out_dir. The checkpoint is
+    only read when trained episodes are asked for; `model` names it in the dataset (record.model by default)."""
     model = model or params.record.model
     console = console or Console(stderr=True)
     r, layout = params.record, RecordLayout(Path(out_dir))
+    pngs = r.png or r.png_observations
     n_random, n_trained = agent_counts(r.episodes, r.percent_random)
-    if n_trained:  # refused here, before any output exists
+    check_available(r.compression)  # refused here, before any output exists
+    check_output(layout.dataset, "dataset")
+    check_output(layout.card, "dataset card")
+    check_output(layout.videos, "videos folder", folder=True)
+    if pngs:
+        check_output(layout.frames, "PNG folder", folder=True)
+    if n_trained:
         check_env_matches(load_policy(checkpoint), params.env)
     meanings = game_action_meanings(params.env)
     console.print(
@@ -255,12 +306,13 @@ def record(
 
     progress = RecordProgress(console, r, n_random)
     with contextlib.ExitStack() as outputs, stop_on_signals() as stop, progress.bars:
-        # entered first, renamed last: a dataset in place means its videos and frames are in place too
+        # entered first, renamed last: a dataset in place means its card, videos and frames are in place too
         tmp_dataset = outputs.enter_context(atomic_path(layout.dataset))
+        tmp_card = outputs.enter_context(atomic_path(layout.card))
         tmp_videos = outputs.enter_context(atomic_path(layout.videos))
         tmp_videos.mkdir()
-        tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if r.png else None
-        shards = Path(outputs.enter_context(tempfile.TemporaryDirectory(prefix=".shards.tmp-", dir=layout.root)))
+        tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if pngs else None
+        shards = outputs.enter_context(scratch_folder(layout.root / "shards"))
         dataset = outputs.enter_context(
             GameplayWriter(
                 tmp_dataset,
@@ -284,14 +336,18 @@ def record(
             shard.unlink()
             progress.finished(entry)
 
-        folders = {"videos": tmp_videos, "shards": shards, **({"frames": tmp_frames} if r.png else {})}
+        folders = {"videos": tmp_videos, "shards": shards, **({"frames": tmp_frames} if tmp_frames is not None else {})}
         players = Players(partial(build_recorder, params, model), {"checkpoint": checkpoint}, folders)
         play_on(backend, players, r.episodes, params.env.num_envs, progress.played, append, check)
-    if not r.png:
+        dataset.close()
+        tmp_card.write_text(
+            dataset_card(tmp_dataset, layout.dataset.name, sibling_files(r), split_of(layout, tmp_dataset))
+        )
+    if not pngs:
         remove(layout.frames)  # a stale export of an earlier dataset would contradict this one
     console.print(
-        f"Wrote {layout.dataset}, {r.episodes} videos in {layout.videos}"
-        + (f" and PNG frames in {layout.frames}" if r.png else ""),
+        f"Wrote {layout.dataset} (described in {layout.card}), {r.episodes} videos in {layout.videos}"
+        + (f" and PNGs in {layout.frames}" if pngs else ""),
         highlight=False,
         soft_wrap=True,
     )

@@ -22,6 +22,8 @@ import torch
 from pipeline.replay.samplers import PrioritizedSampler, UniformSampler
 from pipeline.replay.storage import DeviceFrames, HostFrames
 
+ROW_ARRAYS = ("episode_step", "actions", "rewards", "terminals", "episode_over")  # one value per row, besides the frame
+
 
 @dataclass
 class Batch:
@@ -169,6 +171,44 @@ class ReplayBuffer:
 
     def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
         self.sampler.update(indices, td_errors)
+
+    def layout(self) -> dict:
+        """What a saved state must match to be loaded into this buffer."""
+        return {
+            "capacity": self.capacity,
+            "stack": self.stack,
+            "streams": self.streams,
+            "n_step": self.n_step,
+            "gamma": self.gamma,
+            "frame_shape": list(self.frames.shape[1:]),
+            "sampler": type(self.sampler).__name__,
+        }
+
+    def state(self) -> dict:
+        """Everything but the frames (pipeline.replay.persist streams those): the rows written so far, the cursor,
+        each stream's newest row, the sampler and the RNG."""
+        return {
+            "cursor": self.cursor,
+            "size": self.size,
+            "newest": self._newest,
+            "rng": self.rng.bit_generator.state,
+            "rows": {name: getattr(self, name)[: self.size] for name in ROW_ARRAYS},
+            "sampler": self.sampler.state(),
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.cursor, self.size = int(state["cursor"]), int(state["size"])
+        self._newest = None if state["newest"] is None else np.asarray(state["newest"], np.int64)
+        self.rng.bit_generator.state = state["rng"]
+        for name in ROW_ARRAYS:
+            getattr(self, name)[: self.size] = state["rows"][name]
+        self.sampler.load_state(state["sampler"])
+
+
+def replay_bytes(capacity: int, frame_shape: tuple[int, int], prioritized: bool) -> int:
+    """Memory a full buffer takes: a frame and the row arrays per row, and the sum tree's levels with PER."""
+    per_row = frame_shape[0] * frame_shape[1] + sum(np.dtype(t).itemsize for t in ("i4", "u1", "f4", "?", "?")) + 1
+    return capacity * (per_row + (9 if prioritized else 0))  # the tree: 8-byte leaves plus about 1/32 more above
 
 
 def make_replay(

@@ -34,6 +34,12 @@ class UniformSampler:
     def update(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
         """Uniform replay ignores TD errors."""
 
+    def state(self) -> dict:
+        return {"valid": self.valid}
+
+    def load_state(self, state: dict) -> None:
+        self.valid[...] = state["valid"]
+
 
 class PrioritizedSampler:
     """Proportional prioritized replay (Schaul et al. 2016) over a sum tree.
@@ -72,6 +78,14 @@ class PrioritizedSampler:
         priorities = (np.abs(td_errors) + self.eps) ** self.alpha
         self.tree.update(indices, priorities)
         self.max_priority = max(self.max_priority, float(priorities.max()))
+
+    def state(self) -> dict:
+        return {"valid": self.valid, "tree": self.tree.state(), "max_priority": self.max_priority}
+
+    def load_state(self, state: dict) -> None:
+        self.valid[...] = state["valid"]
+        self.tree.load_state(state["tree"])
+        self.max_priority = float(state["max_priority"])
 
     def priorities(self) -> np.ndarray:
         """The priorities of all sampleable transitions (for the diagnostics histogram)."""

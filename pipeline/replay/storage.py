@@ -18,6 +18,10 @@ class HostFrames:
     def write(self, rows: np.ndarray, frames: np.ndarray) -> None:
         self.array[rows] = frames
 
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop-1 on the host (a view: no copy)."""
+        return self.array[start:stop]
+
     def gather(self, history: np.ndarray, padding: np.ndarray, slot: int) -> np.ndarray:
         """Frames at `history` (B, k) with `padding` positions zeroed, into the reused array `slot` (0: states,
         1: next states) of this batch size: reusing them saves allocating ~2 MB per batch at k = 8, whose pages
@@ -43,6 +47,10 @@ class DeviceFrames:
 
     def write(self, rows: np.ndarray, frames: np.ndarray) -> None:
         self.array[torch.as_tensor(rows, device=self.device)] = torch.as_tensor(frames, device=self.device)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop-1, copied to the host (one block at a time, never the whole buffer)."""
+        return self.array[start:stop].cpu().numpy()
 
     def gather(self, history: np.ndarray, padding: np.ndarray, slot: int) -> torch.Tensor:
         stacked = self.array[torch.as_tensor(history, device=self.device)]

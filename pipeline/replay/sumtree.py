@@ -62,6 +62,17 @@ class SumTree:
             self.stale = False
         return self.top_sums
 
+    def state(self) -> list[np.ndarray]:
+        """Every level's node sums (the leaves first): restoring them restores the tree exactly."""
+        return self.levels
+
+    def load_state(self, levels: list[np.ndarray]) -> None:
+        if [len(level) for level in levels] != [len(level) for level in self.levels]:
+            raise ValueError("the saved sum tree has another shape")
+        for level, saved in zip(self.levels, levels):
+            level[...] = saved
+        self.stale = True
+
     @property
     def total(self) -> float:
         return float(self._top()[-1])

@@ -1,7 +1,8 @@
-"""The loader: windows inside episodes, tensors per key, DataLoader workers, splits and format checks.
+"""The loader: windows inside episodes, tensors per key, what models need (ids, steps, action counts, padding,
+masks, float frames, transforms), DataLoader workers, splits and format checks.
 
-The files are written by the real GameplayWriter with rows whose pixels say where they come from
-(red = episode id, green = step), so every window can be checked against its origin.
+The files (tests.data.synthetic) are written by the real GameplayWriter with rows whose pixels say where they come
+from (red = episode id, green = step), so every window can be checked against its origin.
 """
 
 from __future__ import annotations
@@ -16,38 +17,11 @@ import torch
 from torch.utils.data import DataLoader
 
 from pipeline.config.errors import InputError
-from pipeline.data.schema import FORMAT_VERSION, FRAME_SHAPE, NO_ACTION, Row
+from pipeline.data.reader import read_episodes
+from pipeline.data.schema import FORMAT_VERSION, FRAME_SHAPE, NO_ACTION
 from pipeline.data.splits import split_dataset
-from pipeline.data.writer import GameplayWriter
 from pipeline.dataset import GameplayDataset
-
-LENGTHS = [5, 1, 9, 3, 6]  # agent steps; each episode has one more row
-AGENTS = ["random", "random", "trained", "trained", "trained"]
-
-
-def write_dataset(path: Path, lengths: list[int] = LENGTHS, agents: list[str] = AGENTS) -> Path:
-    attrs = {"action_meanings": ["NOOP", "FIRE", "LEFT"]}
-    with GameplayWriter(path, screen_size=84, compression="gzip", attrs=attrs) as w:
-        row = 0
-        for k, (n, agent) in enumerate(zip(lengths, agents)):
-            for t in range(n + 1):
-                frame = np.zeros(FRAME_SHAPE, np.uint8)
-                frame[..., 0], frame[..., 1] = k, t
-                last_step, final = t == n - 1, t == n
-                w.add(
-                    Row(
-                        frames=frame,
-                        observations=np.full((84, 84), row % 251, np.uint8),
-                        actions=NO_ACTION if final else t % 3,
-                        rewards=0.0 if final else float(t),
-                        terminated=last_step and k % 2 == 0,
-                        truncated=last_step and k % 2 == 1,
-                        lives=3,
-                    )
-                )
-                row += 1
-            w.end_episode(id=k, agent=agent, seed=1000 + k, checkpoint_hash="", source=agent, checkpoint_step=-1)
-    return path
+from tests.data.synthetic import LENGTHS, write_dataset
 
 
 @pytest.fixture
@@ -141,3 +115,138 @@ def test_bad_arguments_are_named(dataset, kwargs, message):
     split_dataset(dataset, dataset.with_name("splits.json"), val_fraction=0.34, seed=0)
     with pytest.raises(InputError, match=message):
         GameplayDataset(dataset, **kwargs)
+
+
+def test_items_say_where_they_come_from(dataset):
+    ds = GameplayDataset(dataset, window=3)
+    assert ds.keys == ("frames", "actions", "rewards", "dones", "episode", "step", "is_first")
+    for i in range(len(ds)):
+        episode, step = ds.locate(i)
+        item = ds[i]
+        assert item["episode"].tolist() == [episode] * 3 and item["episode"].dtype == torch.int64
+        assert item["step"].tolist() == list(range(step, step + 3))
+        assert item["is_first"].tolist() == [t == 0 for t in range(step, step + 3)]
+        assert (item["frames"][:, 0, 0, 0] == item["episode"]).all()  # red = episode id in this file
+        assert (item["frames"][:, 0, 0, 1] == item["step"]).all()  # green = step
+
+
+def test_the_dataset_tells_what_models_are_built_from(dataset):
+    index = split_dataset(dataset, dataset.with_name("splits.json"), val_fraction=0.34, seed=0)
+    ds = GameplayDataset(dataset, split="val", window=2)
+    assert ds.action_meanings == ["NOOP", "FIRE", "RIGHT", "LEFT"] and ds.num_actions == 4
+    assert ds.screen_size == 84 and ds.frameskip == 4 and ds.fps == 60 / 4 and ds.video_fps == 30
+    assert ds.split == "val" and ds.env_recipe["env_id"] == "ALE/Breakout-v5"
+    assert ds.episodes["id"].tolist() == index["splits"]["val"]
+    with h5py.File(dataset) as f:
+        table = read_episodes(f)
+    for column in ("length", "return", "agent", "seed", "first_row"):
+        assert ds.episodes[column].tolist() == [table[column][k] for k in index["splits"]["val"]], column
+
+
+@pytest.mark.parametrize("window", [1, 2, 3])
+def test_include_final_false_leaves_out_every_final_row(dataset, window):
+    ds = GameplayDataset(dataset, window=window, keys=("actions", "step", "episode"), include_final=False)
+    assert len(ds) == sum(max(n + 1 - window, 0) for n in LENGTHS)
+    last_steps = set()
+    for i in range(len(ds)):
+        item = ds[i]
+        assert (item["actions"] >= 0).all()
+        last_steps.add((int(item["episode"][0]), int(item["step"][-1])))
+    for k, n in enumerate(LENGTHS):
+        if n >= window:
+            assert (k, n - 1) in last_steps and (k, n) not in last_steps
+
+
+def test_mask_actions_gives_rows_without_an_action_an_embedding_index(dataset):
+    ds = GameplayDataset(dataset, window=2, keys=("actions", "step"), mask_actions=True)
+    batch = next(iter(DataLoader(ds, batch_size=len(ds))))
+    final = batch["step"] == torch.tensor([LENGTHS[k] for k in GameplayDataset(dataset, window=2).owner])[:, None]
+    assert (batch["actions"][final] == ds.num_actions).all() and final.sum() == len(LENGTHS) - LENGTHS.count(0)
+    assert (batch["actions"][~final] < ds.num_actions).all() and (batch["actions"] >= 0).all()
+    embedding = torch.nn.Embedding(ds.num_actions + 1, 8, padding_idx=ds.num_actions)
+    assert embedding(batch["actions"]).shape == (len(ds), 2, 8)
+
+
+@pytest.mark.parametrize("mask", [False, True])
+def test_pad_start_zero_fills_windows_as_the_agent_stacks_frames(dataset, mask):
+    from pipeline.envs.stacks import FrameStacks
+
+    window = 4
+    keys = ("observations", "actions", "rewards", "lives", "episode", "step", "is_first", "padding")
+    ds = GameplayDataset(dataset, window=window, keys=keys, pad_start=True, mask_actions=mask)
+    assert len(ds) == sum(n + 1 for n in LENGTHS)  # one window ending at each row
+    with h5py.File(dataset) as f:
+        observations, first_rows = f["observations"][:], f["episodes/first_row"][:]
+    items = {(int(ds[i]["episode"][-1]), int(ds[i]["step"][-1])): ds[i] for i in range(len(ds))}
+    no_action = ds.num_actions if mask else -1
+    for k, n in enumerate(LENGTHS):
+        rows = observations[first_rows[k] : first_rows[k] + n + 1]
+        stacks = FrameStacks(1, window, (84, 84))
+        for t in range(n + 1):
+            state = stacks.start(rows[:1]) if t == 0 else stacks.push(rows[t : t + 1], np.zeros(1, bool))
+            item = items[(k, t)]
+            np.testing.assert_array_equal(item["observations"].numpy(), state[0])
+            padded = item["padding"].numpy()
+            assert padded.tolist() == [s < 0 for s in range(t - window + 1, t + 1)] == (item["step"] < 0).tolist()
+            assert (item["actions"][padded] == no_action).all() and (item["rewards"][padded] == 0).all()
+            assert (item["lives"][padded] == 0).all() and (item["lives"][~padded] == 3).all()
+            assert item["is_first"].tolist() == [s == 0 for s in range(t - window + 1, t + 1)]
+
+
+def test_float_chw_gives_channel_first_floats_of_the_same_pixels(dataset):
+    plain = GameplayDataset(dataset, window=2, keys=("frames", "observations"))
+    floats = GameplayDataset(dataset, window=2, keys=("frames", "observations"), float_chw=True)
+    a, b = plain[7], floats[7]
+    assert b["frames"].shape == (2, 3, 210, 160) and b["frames"].dtype == torch.float32
+    assert b["observations"].shape == (2, 1, 84, 84) and b["observations"].dtype == torch.float32
+    torch.testing.assert_close(b["frames"], a["frames"].permute(0, 3, 1, 2).float() / 255)
+    torch.testing.assert_close(b["observations"][:, 0], a["observations"].float() / 255)
+    assert 0 <= b["frames"].min() and b["frames"].max() <= 1
+
+
+def difference(item: dict) -> dict:
+    """A transform: next observation minus this one (module level, so DataLoader workers can pickle it)."""
+    return {"delta": item["observations"][1].float() - item["observations"][0].float(), "action": item["actions"][0]}
+
+
+def test_transform_is_applied_to_every_item_also_in_workers(dataset):
+    ds = GameplayDataset(dataset, window=2, keys=("observations", "actions"), transform=difference)
+    plain = GameplayDataset(dataset, window=2, keys=("observations", "actions"))
+    batches = list(DataLoader(ds, batch_size=5, num_workers=2))
+    delta = torch.cat([b["delta"] for b in batches])
+    expected = torch.stack(
+        [plain[i]["observations"][1].float() - plain[i]["observations"][0].float() for i in range(len(ds))]
+    )
+    torch.testing.assert_close(delta, expected)
+    assert torch.cat([b["action"] for b in batches]).tolist() == [plain[i]["actions"][0].item() for i in range(len(ds))]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"window": "2"}, r"window = '2' \(str\): must be an integer >= 1"),
+        ({"window": True}, r"window = True \(bool\): must be an integer >= 1"),
+        ({"window": 2.0}, r"window = 2.0 \(float\): must be an integer >= 1"),
+        ({"keys": "frames"}, "keys = 'frames': must be a non-empty list or tuple of key names"),
+        ({"keys": ("frames", "frames")}, "named once"),
+        ({"include_final": "no"}, r"include_final = 'no' \(str\): must be True or False"),
+        ({"pad_start": 1}, r"pad_start = 1 \(int\): must be True or False"),
+        ({"transform": 5}, "transform = 5: must be a callable"),
+        ({"split": 0}, "split = 0: must be a split name"),
+        ({"window": 11}, r"window = 11: no episode of the dataset has 11 rows \(the longest has 10\)"),
+        ({"window": 10, "include_final": False}, r"has 10 rows \(the longest has 9\)"),
+    ],
+)
+def test_bad_argument_types_and_unfillable_windows_are_named(dataset, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        GameplayDataset(dataset, **kwargs)
+
+
+def test_a_path_that_is_not_one_is_named():
+    with pytest.raises(InputError, match=r"path = 3 \(int\): must be the path of a gameplay file"):
+        GameplayDataset(3)
+
+
+def test_a_window_longer_than_every_episode_works_with_padding(dataset):
+    ds = GameplayDataset(dataset, window=11, keys=("padding",), pad_start=True)
+    assert len(ds) == sum(n + 1 for n in LENGTHS) and ds[0]["padding"].sum() == 10

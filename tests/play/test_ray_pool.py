@@ -55,6 +55,7 @@ def test_a_ray_recording_equals_the_local_one(local_ray, tmp_path, tiny_checkpoi
             assert np.array_equal(a.attrs[key], b.attrs[key]), key
         assert list(b["episodes/agent"][:]) == [b"random", b"trained", b"trained"]
     assert file_hash(tmp_path / "local/gameplay.h5") == file_hash(tmp_path / "ray/gameplay.h5")
+    assert (tmp_path / "ray/DATASET.md").read_text() == (tmp_path / "local/DATASET.md").read_text()
     for folder in ("videos", "frames"):
         local, remote = files_under(tmp_path / "local" / folder), files_under(tmp_path / "ray" / folder)
         assert sorted(local) == sorted(remote) and len(local) >= 3, folder
@@ -92,7 +93,7 @@ def test_ctrl_c_cancels_a_ray_recording_and_leaves_the_previous_dataset(tmp_path
     pytest.importorskip("ray")
     out = tmp_path / "out"
     record(tiny_params(record={"episodes": 1, "percent_random": 100, "max_episode_steps": 5}), Path("none.pt"), out)
-    before = file_hash(out / "gameplay.h5")
+    before = file_hash(out / "gameplay.h5"), (out / "DATASET.md").read_text()
     params = write_params(
         tmp_path / "params.yaml",
         tiny_params(record={"episodes": 6, "percent_random": 100, "max_episode_steps": 400, "video_scale": 1}),
@@ -113,8 +114,8 @@ def test_ctrl_c_cancels_a_ray_recording_and_leaves_the_previous_dataset(tmp_path
     os.killpg(proc.pid, signal.SIGINT)
     log = proc.communicate(timeout=120)[0]
     assert proc.returncode == 130 and "Interrupted during episode" in log, log
-    assert sorted(p.name for p in out.iterdir()) == ["gameplay.h5", "videos"]
-    assert file_hash(out / "gameplay.h5") == before
+    assert sorted(p.name for p in out.iterdir()) == ["DATASET.md", "gameplay.h5", "videos"]
+    assert (file_hash(out / "gameplay.h5"), (out / "DATASET.md").read_text()) == before
     assert [p.name for p in (out / "videos").iterdir()] == ["random_agent_0.mp4"]
 
 

@@ -64,7 +64,7 @@ def test_repro_builds_every_output_then_has_nothing_to_do(repo_copy):
     assert ran_stages(first) == {"train", "evaluate", "record", "split"}
 
     assert torch.load(repo_copy / "models/dqn.pt", weights_only=True)["complete"] is True
-    assert list((repo_copy / "models/checkpoints").glob("step_*.pt"))
+    assert list((repo_copy / "models/state").glob("*/step_*.pt"))  # the resumable state, no output
     assert (repo_copy / "models/training/plots/metrics/train/loss.tsv").is_file()
     metrics = json.loads((repo_copy / "metrics/eval.json").read_text())
     assert {"trained", "random"} <= set(metrics)
@@ -84,3 +84,21 @@ def test_changing_a_record_param_reruns_only_record_and_split(repo_copy):
     run(["dvc", "repro"], repo_copy)
     write_params(repo_copy / "params.yaml", tiny_params(record={"episodes": 4}))
     assert ran_stages(run(["dvc", "repro"], repo_copy)) == {"record", "split"}
+
+
+def test_switching_experiments_back_and_forth_never_retrains(repo_copy):
+    """The README's experiment workflow, then switching between the experiments with `dvc exp apply` and with
+    git checkout + dvc checkout: `dvc repro` runs nothing each time (the resumable state is no output)."""
+    run(["dvc", "repro"], repo_copy)
+    run(["git", "add", "-A"], repo_copy)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline"], repo_copy)
+    run(["dvc", "exp", "run", "-n", "per"], repo_copy)
+    run(["dvc", "exp", "run", "-n", "uniform", "-S", "train.replay=uniform"], repo_copy)
+    for name in ("per", "uniform", "per"):
+        run(["dvc", "exp", "apply", name], repo_copy)
+        assert ran_stages(run(["dvc", "repro"], repo_copy)) == set(), name
+    run(["dvc", "exp", "branch", "uniform", "uniform-branch"], repo_copy)
+    run(["git", "checkout", "-q", "uniform-branch"], repo_copy)
+    run(["dvc", "checkout"], repo_copy)
+    assert ran_stages(run(["dvc", "repro"], repo_copy)) == set()
+    assert "up to date" in run(["dvc", "status"], repo_copy).lower()

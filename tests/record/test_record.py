@@ -21,26 +21,28 @@ from pipeline.core.hashing import file_hash
 from pipeline.data.reader import read_episodes
 from pipeline.data.schema import (
     EPISODE_COLUMNS,
+    FILE_ATTRIBUTES,
     FORMAT_VERSION,
     NO_ACTION,
     ROW_FIELDS,
 )
 from pipeline.envs.atari import make_env
-from pipeline.record.png import frame_path, read_frame
+from pipeline.record.png import episode_folder, frame_path, observation_path, read_frame, read_observation
 from pipeline.record.run import agent_counts, episode_seed, record
 from pipeline.record.video import video_size
 from stages.cli import app
 from tests.helpers import tiny_params, write_params
 
 STEPS = 40  # tiny_params: record.max_episode_steps
+PNGS = {"png": True, "png_observations": True}
 PYTHON = Path(sys.executable)
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, tiny_checkpoint) -> Path:
-    """3 episodes (1 random, 2 trained) of at most 40 steps, with the PNG export."""
+    """3 episodes (1 random, 2 trained) of at most 40 steps, with the PNG export of frames and observations."""
     out = tmp_path_factory.mktemp("data")
-    record(tiny_params(record={"png": True}), tiny_checkpoint, out)
+    record(tiny_params(record=PNGS), tiny_checkpoint, out)
     return out
 
 
@@ -50,7 +52,7 @@ def episodes_of(path: Path):
 
 
 def test_layout_dtypes_and_attributes(recorded, tiny_checkpoint):
-    params = tiny_params(record={"png": True})
+    params = tiny_params(record=PNGS)
     with h5py.File(recorded / "gameplay.h5") as f:
         n = len(f["frames"])
         for name, dtype in ((f.name, f.dtype) for f in ROW_FIELDS):
@@ -61,6 +63,7 @@ def test_layout_dtypes_and_attributes(recorded, tiny_checkpoint):
         for name, dtype in ((c.name, c.dtype) for c in EPISODE_COLUMNS):
             assert f["episodes"][name].dtype == np.dtype(dtype) and len(f["episodes"][name]) == 3, name
         a = f.attrs
+        assert sorted(a) == sorted(x.name for x in FILE_ATTRIBUTES)  # every attribute declared, and only those
         assert a["format_version"] == FORMAT_VERSION and a["env_id"] == "ALE/Breakout-v5"
         assert a["frameskip"] == 4 and a["sticky_action_prob"] == 0.25 and a["fps"] == 30
         assert list(a["action_meanings"]) == ["NOOP", "FIRE", "RIGHT", "LEFT"]
@@ -112,19 +115,13 @@ def dataset_names(f: h5py.File) -> list[str]:
 
 
 def test_parallel_recording_equals_the_sequential_one(recorded, tmp_path, tiny_checkpoint):
-    """The same 3 episodes (1 random, 2 trained) played by 3 workers: every array, the episode table, the
-    attributes (params but env.num_envs), the videos and the PNG export are those of the sequential recording."""
+    """The same 3 episodes (1 random, 2 trained) played by 3 workers: the dataset file is byte for byte the
+    sequential one (env.num_envs is no part of its identity), and so are the videos' frames and the PNG export."""
     parallel = tmp_path / "parallel"
-    record(tiny_params(env={"num_envs": 3}, record={"png": True}), tiny_checkpoint, parallel)
-    with h5py.File(recorded / "gameplay.h5") as a, h5py.File(parallel / "gameplay.h5") as b:
-        assert dataset_names(a) == dataset_names(b) and "episodes/agent" in dataset_names(a)
-        for name in dataset_names(a):
-            np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
-        params = {f: json.loads(f.attrs["params"]) for f in (a, b)}
-        assert (params[a]["env"].pop("num_envs"), params[b]["env"].pop("num_envs")) == (1, 3)
-        assert params[a] == params[b] and sorted(a.attrs) == sorted(b.attrs)
-        for key in a.attrs:
-            assert key == "params" or np.array_equal(a.attrs[key], b.attrs[key]), key
+    record(tiny_params(env={"num_envs": 3}, record=PNGS), tiny_checkpoint, parallel)
+    assert file_hash(parallel / "gameplay.h5") == file_hash(recorded / "gameplay.h5")
+    with h5py.File(parallel / "gameplay.h5") as f:
+        assert "num_envs" not in json.loads(f.attrs["params"])["env"]
     videos = sorted(p.name for p in (recorded / "videos").iterdir())
     assert videos == sorted(p.name for p in (parallel / "videos").iterdir())
     for name in videos:
@@ -136,8 +133,8 @@ def test_parallel_recording_equals_the_sequential_one(recorded, tmp_path, tiny_c
     pngs = sorted(str(p.relative_to(recorded)) for p in (recorded / "frames").rglob("*"))
     assert pngs == sorted(str(p.relative_to(parallel)) for p in (parallel / "frames").rglob("*"))
     for k in range(3):
-        assert (recorded / f"frames/episode_{k}/actions.json").read_text() == (
-            parallel / f"frames/episode_{k}/actions.json"
+        assert (episode_folder(recorded / "frames", k) / "actions.json").read_text() == (
+            episode_folder(parallel / "frames", k) / "actions.json"
         ).read_text()
     assert not [p.name for p in parallel.iterdir() if p.name.startswith(".")]  # no shards or temporaries left
 
@@ -183,15 +180,25 @@ def test_videos_decode_with_one_frame_per_row_and_the_padded_size(recorded):
             assert reader.count_frames() == table["length"][k] + 1
 
 
-def test_png_export_matches_the_hdf5_frames_and_actions(recorded):
+def test_png_export_matches_the_hdf5_frames_observations_and_actions(recorded):
     table = episodes_of(recorded / "gameplay.h5")
+    root = recorded / "frames"
+    assert sorted(p.name for p in root.iterdir()) == [episode_folder(root, k).name for k in range(3)]
     with h5py.File(recorded / "gameplay.h5") as f:
         for k in range(len(table)):
             first, n = table["first_row"][k], table["length"][k]
-            assert len(list((recorded / f"frames/episode_{k}").glob("frame_*.png"))) == n + 1
+            names = sorted(p.name for p in episode_folder(root, k).iterdir())
+            frames = [frame_path(root, k, t).name for t in range(n + 1)]
+            observations = [observation_path(root, k, t).name for t in range(n + 1)]
+            assert names == sorted(["actions.json", *frames, *observations])
+            assert [p.name for p in sorted(episode_folder(root, k).glob("frame_*.png"))] == frames  # play order
+            assert frames[10] == "frame_000010.png"
             for t in range(n + 1):
-                np.testing.assert_array_equal(read_frame(frame_path(recorded / "frames", k, t)), f["frames"][first + t])
-            meta = json.loads((recorded / f"frames/episode_{k}/actions.json").read_text())
+                np.testing.assert_array_equal(read_frame(frame_path(root, k, t)), f["frames"][first + t])
+                np.testing.assert_array_equal(
+                    read_observation(observation_path(root, k, t)), f["observations"][first + t]
+                )
+            meta = json.loads((episode_folder(root, k) / "actions.json").read_text())
             assert meta["actions"] == f["actions"][first : first + n].tolist()
             assert meta["agent"] == table["agent"][k] and meta["seed"] == table["seed"][k]
 
@@ -236,9 +243,10 @@ def test_interrupted_record_leaves_the_previous_dataset_or_none(tmp_path, signum
             assert not list(out.glob(".*tmp-*")), "a graceful stop removes its temporary outputs"
         else:
             assert proc.returncode == -signal.SIGKILL
-        visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        # a fresh folder that a stopped run left empty goes too
+        visible = sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) if out.exists() else []
         if out == previous:
-            assert file_hash(out / "gameplay.h5") == before and visible == ["gameplay.h5", "videos"]
+            assert file_hash(out / "gameplay.h5") == before and visible == ["DATASET.md", "gameplay.h5", "videos"]
             assert [p.name for p in (out / "videos").iterdir()] == ["random_agent_0.mp4"]
         else:
             assert visible == []
@@ -271,7 +279,7 @@ def test_a_failing_worker_fails_the_recording_and_leaves_the_previous_one(tmp_pa
         timeout=120,
     )
     assert proc.returncode == 1 and "File too large" in " ".join(proc.stderr.split()), proc.stderr  # however wrapped
-    assert sorted(p.name for p in out.iterdir()) == ["gameplay.h5", "videos"]
+    assert sorted(p.name for p in out.iterdir()) == ["DATASET.md", "gameplay.h5", "videos"]
     assert file_hash(out / "gameplay.h5") == before
     assert [p.name for p in (out / "videos").iterdir()] == ["random_agent_0.mp4"]
 
@@ -287,12 +295,27 @@ def invoke(args: list[str], params_file: Path):
         (["--episodes", "-3"], "record.episodes = -3: must be an integer > 0"),
         (["--percent-random", "150"], "record.percent_random = 150.0: must be a number >= 0.0 and <= 100.0"),
         (["--percent-random", "50", "--checkpoint", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
+        (["--compression", "brotli"], "record.compression = 'brotli': must be one of gzip, lzf, zstd"),
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(tmp_path, args, message):
     result = invoke([*args, "--out-dir", str(tmp_path / "out")], write_params(tmp_path / "p.yaml", tiny_params()))
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_zstd_without_hdf5plugin_exits_2_with_one_line_before_writing(tmp_path):
+    params_file = write_params(tmp_path / "p.yaml", tiny_params(record={"episodes": 1, "percent_random": 100}))
+    args = ["record", "--params", str(params_file), "--compression", "zstd", "--out-dir", str(tmp_path / "out")]
+    hidden = "import sys; sys.modules['hdf5plugin'] = None; from stages.cli import app; app()"  # as if uninstalled
+    proc = subprocess.run([str(PYTHON), "-c", hidden, *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "Error: record.compression = 'zstd' needs the hdf5plugin package: pip install hdf5plugin (or the "
+        "pipeline's zstd extra: pip install '.[zstd]')"
+    ]
     assert not (tmp_path / "out").exists()
 
 

@@ -14,11 +14,10 @@ from typer.testing import CliRunner
 
 from pipeline.config.params import EnvParams
 from pipeline.core.seeding import derive_seed
-from pipeline.rl.checkpoint import periodic_path
 from pipeline.rl.networks import QNetwork
 from pipeline.train.evaluation import Best, EvalResult, Evaluator, Snapshot, eval_seeds
 from stages.cli import app
-from tests.helpers import tiny_params, write_params
+from tests.helpers import run_state, tiny_params, write_params
 
 
 def load(path: Path) -> dict:
@@ -45,7 +44,7 @@ def test_evaluations_are_logged_at_each_interval_and_best_pt_is_the_best_of_them
     assert best["step"] == best["evaluation"]["step"] == best_step
     assert best["evaluation"]["return_mean"] == pytest.approx(top)
     assert best["evaluation"]["episodes"] == 2 and best["evaluation"]["epsilon"] == 0.05
-    at_best = load(periodic_path(trained_dir / "checkpoints", best_step))
+    at_best = load(run_state(trained_dir, tiny_params()).checkpoint(best_step))
     assert same_weights(best["agent"]["online"], at_best["agent"]["online"])
     assert set(best["agent"]) == {"online"}  # a policy, not a training state
     final = load(trained_dir / "dqn.pt")
@@ -103,7 +102,7 @@ def test_resuming_keeps_the_best_so_far_and_restores_a_best_pt_from_a_lost_futur
     out = tmp_path / "models"
     shutil.copytree(trained_dir, out)
     before = load(trained_dir / "best.pt")
-    for path in out.glob("checkpoints/step_*"):
+    for path in run_state(out, tiny_params()).checkpoints():
         if not path.name.endswith("0000000200.pt"):
             path.unlink()  # resume from step 200, as if killed before the 300 checkpoint
     stale = {**before, "step": 12345}

@@ -15,12 +15,11 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from pipeline.config.params import EnvParams, TrainParams, field_docs, params_to_dict
-from pipeline.rl.checkpoint import periodic_checkpoints
+from pipeline.config.params import EnvParams, TrainParams, field_docs, load_params, params_from_dict, params_to_dict
 from pipeline.rl.networks import QNetwork
 from pipeline.rl.schedules import beta_at, epsilon_at
 from stages.cli import app
-from tests.helpers import tiny_params, write_params
+from tests.helpers import run_state, tiny_params, write_params
 
 pytestmark = pytest.mark.slow  # every test here trains, records or runs a subprocess
 
@@ -47,9 +46,11 @@ def logged_steps(out: Path, metric: str) -> list[int]:
 
 def test_a_short_run_writes_periodic_and_final_checkpoints_that_load_weights_only(trained_dir):
     """300 Breakout steps, a checkpoint every 100: learning from step 100 every 4 steps is 51 Adam steps."""
-    periodic = periodic_checkpoints(trained_dir / "checkpoints")
+    state = run_state(trained_dir, tiny_params())
+    periodic = state.checkpoints()
     assert [p.name for p in periodic] == [f"step_{s:010d}.pt" for s in (100, 200, 300)]
     assert [adam_steps(load(p)) for p in periodic] == [1, 26, 51]
+    assert sorted(p.name for p in state.folder.glob("replay_*")) == ["replay_0000000300.h5"]  # the newest's only
     final = load(trained_dir / "dqn.pt")
     assert final["complete"] is True and final["step"] == 300
     assert final["params"] == params_to_dict(tiny_params())
@@ -62,17 +63,17 @@ def test_a_short_run_writes_periodic_and_final_checkpoints_that_load_weights_onl
     assert logged_steps(trained_dir, "train/loss") == [100, 200, 300]
 
 
-def test_resume_continues_at_the_checkpointed_step_with_its_optimizer_and_schedules(trained_dir, tmp_path):
-    """From step 300 to 420: the replay refills for learning_starts (100) steps, so learning resumes at 400
-    and Adam's count goes on from 51; beta and epsilon are where an uninterrupted run would have them."""
+def test_extending_a_finished_run_continues_from_its_final_state(trained_dir, tmp_path):
+    """From the finished run's step 300 to 420: its replay buffer and episodes come back, so learning goes on at
+    once (an update every 4 steps: Adam's count goes from 51 to 81); beta and epsilon follow the new length."""
     out = tmp_path / "models"
     shutil.copytree(trained_dir, out)
     result = train_cli(write_params(tmp_path / "params.yaml", tiny_params()), out, "--resume", "--steps", "420")
     assert result.exit_code == 0, result.output
-    assert "Resuming from step 300" in result.stderr
+    assert "Resuming from step 300 " in result.stderr and "exactly" in result.stderr
     final = load(out / "dqn.pt")
-    assert final["step"] == 420 and adam_steps(final) == 51 + 6  # steps 400, 404, ..., 420
-    at_400 = load(out / "checkpoints" / "step_0000000400.pt")
+    assert final["step"] == 420 and adam_steps(final) == 51 + 30  # steps 304, 308, ..., 420
+    at_400 = load(run_state(out, tiny_params()).checkpoint(400))
     t = tiny_params().train
     assert at_400["beta"] == pytest.approx(beta_at(400, t.beta0, 420, t.learning_starts))
     assert at_400["exploration"]["epsilon"] == pytest.approx(
@@ -84,11 +85,11 @@ def test_resume_continues_at_the_checkpointed_step_with_its_optimizer_and_schedu
 def test_resume_refuses_a_checkpoint_trained_with_other_params(trained_dir, tmp_path):
     out = tmp_path / "models"
     shutil.copytree(trained_dir, out)
-    before = {p.name: p.read_bytes() for p in periodic_checkpoints(out / "checkpoints")}
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     result = train_cli(write_params(tmp_path / "params.yaml", tiny_params()), out, "--resume", "--gamma", "0.9")
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "train.gamma" in result.stderr
-    assert {p.name: p.read_bytes() for p in periodic_checkpoints(out / "checkpoints")} == before
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
     empty = train_cli(tmp_path / "params.yaml", tmp_path / "nothing", "--resume")
     assert empty.exit_code == 2 and "no checkpoint" in empty.stderr
 
@@ -175,7 +176,15 @@ def test_every_train_flag_overrides_params_yaml_on_mspacman(tmp_path):
     assert final["params"]["seed"] == 7
     # and the run behaved accordingly
     assert final["step"] == 120 and final["env_id"] == "ALE/MsPacman-v5"
-    assert [p.name for p in periodic_checkpoints(out / "checkpoints")] == ["step_0000000120.pt"]
+    flagged = params_from_dict(
+        {
+            "seed": 7,
+            "env": dict(final["params"]["env"]),
+            "train": dict(final["params"]["train"]),
+            "evaluate": dict(final["params"]["evaluate"]),
+        }
+    )
+    assert [p.name for p in run_state(out, flagged).checkpoints()] == ["step_0000000120.pt"]
     QNetwork(8, 9, 64, dueling=True, architecture="der").load_state_dict(final["agent"]["online"])
     assert load(out / "best.pt")["evaluation"]["step"] in (50, 100, 120)  # evaluated at 50, 100 and the end
     assert final["agent"]["optimizer"]["param_groups"][0]["lr"] == 1e-4
@@ -196,7 +205,8 @@ def train_until_interrupted(tmp_path: Path, num_envs: int = 1):
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
     deadline = time.monotonic() + 120
-    while not periodic_checkpoints(out / "checkpoints") and process.poll() is None and time.monotonic() < deadline:
+    state = run_state(out, load_params(params))
+    while not state.checkpoints() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGINT)
     try:
@@ -211,13 +221,13 @@ def test_sigint_saves_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path, nu
     """With several envs the Ctrl-C reaches their subprocesses too; they leave it to the trainer."""
     params, out, code, stderr = train_until_interrupted(tmp_path, num_envs)
     assert code == 130, stderr
-    newest = periodic_checkpoints(out / "checkpoints")[-1]
+    newest = run_state(out, load_params(params)).checkpoints()[-1]
     step = load(newest)["step"]
     assert step >= 25
     assert f"Interrupted at step {step:,}" in stderr and "pipeline train --resume" in stderr
     result = train_cli(params, out, "--resume", "--steps", str(step + 30))
     assert result.exit_code == 0, result.output
-    assert f"Resuming from step {step:,}" in result.stderr
+    assert f"Resuming from step {step:,} " in result.stderr and "exactly" in result.stderr
     assert step + 30 <= load(out / "dqn.pt")["step"] < step + 30 + num_envs
 
 
@@ -230,7 +240,7 @@ def test_several_envs_keep_one_gradient_step_per_train_frequency_agent_steps(tmp
     final = load(out / "dqn.pt")
     assert 300 <= final["step"] < 303
     assert adam_steps(final) == final["step"] // 4 - 99 // 4
-    periodic = [load(p)["step"] for p in periodic_checkpoints(out / "checkpoints")]
+    periodic = [load(p)["step"] for p in run_state(out, tiny_params(env={"num_envs": 3})).checkpoints()]
     assert [s // 100 for s in periodic] == [1, 2, 3] and all(s % 100 < 3 for s in periodic)
     returns = out / "training" / "plots" / "metrics" / "episode" / "return.tsv"
     assert final["episode"] == (len(logged_steps(out, "episode/return")) if returns.exists() else 0)
