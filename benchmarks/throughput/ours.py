@@ -16,6 +16,7 @@ from pipeline.config.layout import TrainLayout
 from pipeline.config.params import EnvParams, Params, TrainParams, params_from_dict, params_to_dict
 from pipeline.record.run import record
 from pipeline.train.log import TrainingLog
+from pipeline.train.resume import RunState, state_key
 from pipeline.train.trainer import Trainer
 
 LOG_WINDOWS_PER_UPDATE_PERIOD = 8  # log (and so gate) every 8 update periods of all environments
@@ -62,9 +63,16 @@ class GatedLog(TrainingLog):
 def train_ours(s: Setup, replay: str, num_envs: int, out: Path, gate: Callable[[int], None]) -> None:
     """Our Trainer as `pipeline train` runs it (its one torch thread, its vector env, replay, evaluator process and
     log), on the shared settings, paused by `gate`."""
+    trainer = our_trainer(our_params(s, replay, num_envs), out)
+    trainer.run(GatedLog(trainer.state.live, gate))
+
+
+def our_trainer(params: Params, out: Path) -> Trainer:
+    """A fresh Trainer writing under `out` as train() builds one: its run's state folder, a quiet console."""
     layout = TrainLayout(out)
-    trainer = Trainer(our_params(s, replay, num_envs), layout, Console(quiet=True))
-    trainer.run(GatedLog(layout.live, gate))
+    state = RunState(layout.states / state_key(params))
+    state.folder.mkdir(parents=True, exist_ok=True)
+    return Trainer(params, layout, state, Console(quiet=True))
 
 
 def our_record_rate(params: Params, checkpoint: Path, out: Path) -> RecordRate:

@@ -8,24 +8,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from rich.console import Console
-
 from benchmarks.throughput.measure import Row, Setup
-from benchmarks.throughput.ours import our_params, our_record_rate
+from benchmarks.throughput.ours import our_params, our_record_rate, our_trainer
 from benchmarks.throughput.reference import reference_record
-from pipeline.config.layout import TrainLayout
 from pipeline.config.params import EnvParams, Params, RecordParams, params_from_dict, params_to_dict
 from pipeline.record.run import agent_counts
 from pipeline.rl.checkpoint import save_checkpoint
-from pipeline.train.trainer import Trainer
 
 
 def untrained_checkpoint(s: Setup, out: Path) -> Path:
     """A policy checkpoint of a fresh network, as train() writes one."""
-    layout = TrainLayout(out)
-    trainer = Trainer(our_params(s, "uniform", 1), layout, Console(quiet=True))
-    save_checkpoint(layout.model, trainer.policy_state())
-    return layout.model
+    trainer = our_trainer(our_params(s, "uniform", 1), out)
+    save_checkpoint(trainer.layout.model, trainer.policy_state())
+    return trainer.layout.model
 
 
 def recording_rows(
