@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
+from pipeline.config.errors import EnvironmentFault, InputError
 from pipeline.core.hashing import file_hash
 from pipeline.play.backends import Backend
 from pipeline.record.run import record
@@ -117,6 +118,40 @@ def test_ctrl_c_cancels_a_ray_recording_and_leaves_the_previous_dataset(tmp_path
     assert sorted(p.name for p in out.iterdir()) == ["DATASET.md", "gameplay.h5", "videos"]
     assert (file_hash(out / "gameplay.h5"), (out / "DATASET.md").read_text()) == before
     assert [p.name for p in (out / "videos").iterdir()] == ["random_agent_0.mp4"]
+
+
+class BadEpisode:
+    """A player whose episode 1 is bad input, as a player's own check would find it on a worker."""
+
+    def play(self, job, tick):
+        if job == 1:
+            raise InputError("episode 1 is bad")
+        return job
+
+    def close(self):
+        pass
+
+
+def bad_episode(inputs, outputs):
+    return BadEpisode()
+
+
+def no_player(inputs, outputs):
+    raise RuntimeError("no player here")
+
+
+@pytest.mark.slow
+def test_a_ray_failure_is_raised_as_the_local_pool_raises_it(local_ray):
+    """An episode's own InputError arrives as an InputError (exit 2); a worker that cannot build its player is an
+    EnvironmentFault (exit 1), never Ray's exception types, which the CLI would report as a bug."""
+    from pipeline.play.ray_pool import play_on_ray
+
+    results = []
+    with pytest.raises(InputError, match="episode 1 is bad"):
+        play_on_ray(bad_episode, {}, {}, 3, None, lambda j, n: None, lambda j, r: results.append(r))
+    assert results == [0]
+    with pytest.raises(EnvironmentFault, match="could not build its player"):
+        play_on_ray(no_player, {}, {}, 2, None, lambda j, n: None, lambda j, r: None)
 
 
 def test_without_ray_the_backend_is_one_line_exit_2(tmp_path):
