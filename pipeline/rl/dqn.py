@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from pipeline.replay.buffer import Batch
 from pipeline.rl.acting import act_epsilon_greedy, boltzmann, q_values
 from pipeline.rl.networks import QNetwork
-from pipeline.rl.optim import adam
 
 
 def double_dqn_targets(
@@ -67,7 +66,7 @@ class DQNAgent:
         self.target = QNetwork(frame_stack, num_actions, screen_size, dueling, architecture).to(device)
         self.target.load_state_dict(self.online.state_dict())
         self.target.requires_grad_(False)
-        self.optimizer = adam(self.online.parameters(), lr=lr, eps=adam_eps)
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=lr, eps=adam_eps)
         # the compiled callables share parameters with the modules, which stay what is checkpointed
         example = torch.zeros(2, frame_stack, screen_size, screen_size, dtype=torch.uint8, device=device)
         self.online_forward = compiled(self.online, example, compile)

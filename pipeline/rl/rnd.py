@@ -7,7 +7,6 @@ import numpy as np
 import torch
 
 from pipeline.rl.networks import RNDNetwork, orthogonal_init
-from pipeline.rl.optim import adam
 
 
 class RunningMeanStd:
@@ -35,7 +34,7 @@ class RND:
         self.device = device
         self.target = orthogonal_init(RNDNetwork(screen_size)).to(device).requires_grad_(False)
         self.predictor = RNDNetwork(screen_size).to(device)
-        self.optimizer = adam(self.predictor.parameters(), lr=lr)
+        self.optimizer = torch.optim.Adam(self.predictor.parameters(), lr=lr)
         self.error_stats = RunningMeanStd()
 
     def _errors(self, frames: np.ndarray) -> torch.Tensor:
