@@ -48,9 +48,9 @@ from pipeline.data.splits import load_split_index
 from pipeline.data.writer import GameplayWriter
 from pipeline.envs.atari import action_meanings, env_id, game_action_meanings, make_env
 from pipeline.envs.recipe import env_recipe
+from pipeline.play.backends import Backend, Players, play_on
 from pipeline.play.episode import play_rows
 from pipeline.play.policies import RandomPolicy, check_env_matches, load_policy
-from pipeline.play.pool import play_episodes
 from pipeline.record.png import PngEpisode
 from pipeline.record.video import EpisodeVideo
 
@@ -264,12 +264,23 @@ def split_of(layout: RecordLayout, dataset: Path) -> dict | None:
         return None
 
 
+def build_recorder(params: Params, model: str, inputs: dict[str, Path], outputs: dict[str, Path]) -> EpisodeRecorder:
+    """The recorder wherever it runs (pipeline.play.backends.Players): its checkpoint and folders by name."""
+    folders = EpisodeFolders(outputs["videos"], outputs.get("frames"), outputs["shards"])
+    return EpisodeRecorder(params, inputs["checkpoint"], model, folders)
+
+
 def record(
-    params: Params, checkpoint: Path, out_dir: Path, console: Console | None = None, model: str | None = None
+    params: Params,
+    checkpoint: Path,
+    out_dir: Path,
+    console: Console | None = None,
+    model: str | None = None,
+    backend: Backend = Backend(),
 ) -> RecordLayout:
-    """Play record.episodes episodes, env.num_envs at once, and write gameplay.h5, videos/ and (with record.png or
-    record.png_observations) frames/ under out_dir. The checkpoint is only read when trained episodes are asked for;
-    `model` names it in the dataset (record.model by default)."""
+    """Play record.episodes episodes, env.num_envs at once (or on the Ray cluster `backend` names), and write
+    gameplay.h5, videos/ and (with record.png or record.png_observations) frames/ under out_dir. The checkpoint is
+    only read when trained episodes are asked for; `model` names it in the dataset (record.model by default)."""
     model = model or params.record.model
     console = console or Console(stderr=True)
     r, layout = params.record, RecordLayout(Path(out_dir))
@@ -288,7 +299,7 @@ def record(
         f"Recording {r.episodes} episodes: {n_random} random + {n_trained} trained "
         f"({r.percent_random:g}% of {r.episodes} = {r.episodes * r.percent_random / 100:g}, rounded to the "
         f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g}; "
-        f"{min(params.env.num_envs, r.episodes)} at once)",
+        + ("on Ray)" if backend.kind == "ray" else f"{min(params.env.num_envs, r.episodes)} at once)"),
         highlight=False,
         soft_wrap=True,
     )
@@ -325,14 +336,9 @@ def record(
             shard.unlink()
             progress.finished(entry)
 
-        play_episodes(
-            partial(EpisodeRecorder, params, checkpoint, model, EpisodeFolders(tmp_videos, tmp_frames, shards)),
-            r.episodes,
-            params.env.num_envs,
-            progress.played,
-            append,
-            check,
-        )
+        folders = {"videos": tmp_videos, "shards": shards, **({"frames": tmp_frames} if tmp_frames is not None else {})}
+        players = Players(partial(build_recorder, params, model), {"checkpoint": checkpoint}, folders)
+        play_on(backend, players, r.episodes, params.env.num_envs, progress.played, append, check)
         dataset.close()
         tmp_card.write_text(
             dataset_card(tmp_dataset, layout.dataset.name, sibling_files(r), split_of(layout, tmp_dataset))
