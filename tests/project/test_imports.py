@@ -34,6 +34,7 @@ INTERFACE = {
     "pipeline/config/params.py",
     "pipeline/config/errors.py",
     "pipeline/config/layout.py",
+    "pipeline/config/spec.py",
     "stages/common.py",
 }
 
