@@ -27,6 +27,7 @@ TINY = {
         "device": "cpu",
         "eval_interval": 100,
         "eval_episodes": 2,
+        "snapshot_steps": [100, 200],
     },
     "evaluate": {"episodes": 2},
     "record": {"episodes": 3, "percent_random": 34, "max_episode_steps": 40, "video_scale": 2},

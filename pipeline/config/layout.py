@@ -13,6 +13,11 @@ SPLITS_NAME = "splits.json"  # beside the dataset it splits
 CARD_NAME = "DATASET.md"  # the dataset card, beside the dataset it describes
 
 
+def snapshot_name(step: int) -> str:
+    """The file name of the policy snapshot kept at training step `step` (train.snapshot_steps)."""
+    return f"step_{step}.pt"
+
+
 @dataclass(frozen=True)
 class TrainLayout:
     """A training run's outputs under one folder."""
@@ -33,6 +38,14 @@ class TrainLayout:
     def live(self) -> Path:
         """DVCLive curves, replay snapshots and the diagnostics figure of the finished run."""
         return self.root / "training"
+
+    @property
+    def snapshots(self) -> Path:
+        """The policy snapshots at train.snapshot_steps, step_<N>.pt, that record.sources play (policy: snapshot)."""
+        return self.root / "snapshots"
+
+    def snapshot(self, step: int) -> Path:
+        return self.snapshots / snapshot_name(step)
 
     @property
     def states(self) -> Path:
