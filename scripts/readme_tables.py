@@ -28,7 +28,7 @@ def params_table(defaults_file: Path) -> str:
         for name, kind, default, allowed, help_text in field_docs(cls):
             value = in_file.get(section, {}).get(name, default)
             entries = element_class(kind)
-            if entries is not None and dataclasses.is_dataclass(entries):  # a list of mappings: its names, then its keys
+            if entries is not None and dataclasses.is_dataclass(entries):  # a list of mappings: names, then keys
                 value = ", ".join(str(entry.get("name")) for entry in value) or "[]"
             lines.append(f"| `{section}.{name}` | `{listed(default)}` | `{listed(value)}` | {allowed} | {help_text} |")
             if entries is not None and dataclasses.is_dataclass(entries):
