@@ -37,7 +37,7 @@ from benchmarks.throughput.report import machine, table
 from pipeline.config.errors import InputError
 from pipeline.config.params import EnvParams, Params, RecordParams, TrainParams, params_from_dict, params_to_dict
 from pipeline.envs.atari import env_id
-from pipeline.record.run import agent_counts
+from pipeline.record.plan import random_count
 from pipeline.rl.device import pick_device
 
 
@@ -157,7 +157,7 @@ def recording_rows(s: Settings, checkpoint: Path, num_envs: list[int], status) -
     r = replace(RecordParams(), episodes=episodes, max_episode_steps=max_steps)
     section = "recording"
     status.update(f"reference recorder: {episodes} episodes of <= {max_steps} steps")
-    n_random, _ = agent_counts(r.episodes, r.percent_random)
+    n_random = random_count(r.episodes, r.percent_random)
     shutil.rmtree(s.out / "record_reference", ignore_errors=True)  # an earlier run's frames, with --out
     ref = reference_record(
         checkpoint, s.game, s.frame_stack, episodes, max_steps, n_random, r.epsilon, s.out / "record_reference", s.seed

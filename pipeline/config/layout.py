@@ -65,9 +65,10 @@ class EvalLayout:
 
 @dataclass(frozen=True)
 class RecordLayout:
-    """A recording's outputs under one folder."""
+    """A recording's outputs under one folder, and its metrics."""
 
     root: Path = Path("data")
+    metrics: Path = Path("metrics/dataset.json")  # quality and diversity per source (DVC metrics)
 
     @property
     def dataset(self) -> Path:

@@ -22,7 +22,7 @@ AGENTS = ["random", "random", "trained", "trained", "trained"]
 def attributes() -> dict:
     """The attributes record writes for tiny_params (Breakout, 4 actions, frameskip 4, 84x84, videos at 30 fps)."""
     params = tiny_params()
-    return file_attributes(params, game_action_meanings(params.env), "best")
+    return file_attributes(params, game_action_meanings(params.env), "best", [])
 
 
 def write_dataset(
@@ -47,5 +47,15 @@ def write_dataset(
                     )
                 )
                 row += 1
-            w.end_episode(id=k, agent=agent, seed=1000 + k, checkpoint_hash="", source=agent, checkpoint_step=-1)
+            w.end_episode(
+                id=k,
+                agent=agent,
+                seed=1000 + k,
+                checkpoint_hash="",
+                source=agent,
+                source_episode=k,
+                checkpoint_step=-1,
+                exploration="epsilon",
+                exploration_value=1.0,
+            )
     return path

@@ -12,7 +12,10 @@ TRAIN, EVAL, RECORD = TrainLayout(), EvalLayout(), RecordLayout()
 EXPECTED = {
     "train": (set(), {TRAIN.model, TRAIN.best, TRAIN.live, TRAIN.snapshots}),
     "evaluate": ({TRAIN.model, TRAIN.best}, {EVAL.metrics, EVAL.episodes, EVAL.plot}),
-    "record": ({TRAIN.model, TRAIN.best, TRAIN.snapshots}, {RECORD.dataset, RECORD.card, RECORD.videos}),
+    "record": (
+        {TRAIN.model, TRAIN.best, TRAIN.snapshots},
+        {RECORD.dataset, RECORD.card, RECORD.videos, RECORD.metrics},
+    ),
     "split": ({RECORD.dataset}, {RECORD.splits}),
 }
 
