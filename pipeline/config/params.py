@@ -359,7 +359,11 @@ def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
             values[key] = _build(kind, value, prefix + key + ".")
         else:
             values[key] = _value(prefix + key, value, kind, fields[key].metadata)
-    missing = [name for name, f in fields.items() if f.default is REQUIRED and name not in values]
+    missing = [
+        name
+        for name, f in fields.items()
+        if f.default is REQUIRED and f.default_factory is REQUIRED and name not in values
+    ]
     if missing:
         raise InputError(f"{prefix.rstrip('.')}: missing key {', '.join(repr(m) for m in missing)}")
     return cls(**values)

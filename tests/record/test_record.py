@@ -26,10 +26,10 @@ from pipeline.data.schema import (
     NO_ACTION,
     ROW_FIELDS,
 )
-from pipeline.envs.atari import make_env
-from pipeline.record.png import episode_folder, frame_path, observation_path, read_frame, read_observation
 from pipeline.data.sources import episode_seed
+from pipeline.envs.atari import make_env
 from pipeline.record.plan import random_count
+from pipeline.record.png import episode_folder, frame_path, observation_path, read_frame, read_observation
 from pipeline.record.run import record
 from pipeline.record.video import video_size
 from stages.cli import app
