@@ -25,7 +25,7 @@ def split_command(
         "dvc.yaml says --no-card, as the card is the record stage's output",
     ),
 ) -> None:
-    """Split a dataset by whole episodes into train and val, stratified by agent kind, deterministic for the seed."""
+    """Split a dataset by whole episodes into train and val, stratified by source, deterministic for the seed."""
     index = split_dataset(dataset, out, params.split.val_fraction, params.seed)
     if card and card_beside(dataset).is_file():
         update_card_splits(card_beside(dataset), index, dataset.name)
@@ -33,7 +33,7 @@ def split_command(
     for name, counts in index["counts"].items():
         console.print(
             f"{name:>5}: {len(index['splits'][name])} episodes ("
-            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            + ", ".join(f"{n} {source}" for source, n in counts.items())
             + ")",
             highlight=False,
         )

@@ -116,18 +116,18 @@ def split_section(index: dict | None, dataset_name: str) -> str:
     if index is None:
         return (
             "No split index for this file yet. `pipeline split` holds out validation episodes by whole episodes "
-            f"(stratified by agent, deterministic for its seed) and writes `splits.json` beside `{dataset_name}`, "
+            f"(stratified by source, deterministic for its seed) and writes `splits.json` beside `{dataset_name}`, "
             'checked against this file\'s SHA-256; `GameplayDataset(path, split="train")` reads it.'
         )
     lines = [
         f"From `splits.json` (seed {index['seed']}, val_fraction {index['val_fraction']}), by whole episodes:",
         "",
-        "| split | episodes | by agent | episode ids |",
+        "| split | episodes | by source | episode ids |",
         "|---|---|---|---|",
     ]
     for name, ids in index["splits"].items():
-        by_agent = ", ".join(f"{n} {kind}" for kind, n in index["counts"][name].items())
-        lines.append(f"| {name} | {len(ids)} | {by_agent} | {', '.join(map(str, ids))} |")
+        by_source = ", ".join(f"{n} {source}" for source, n in index["counts"][name].items())
+        lines.append(f"| {name} | {len(ids)} | {by_source} | {', '.join(map(str, ids))} |")
     return "\n".join(lines)
 
 
