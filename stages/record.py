@@ -39,8 +39,8 @@ def record_command(
     metrics: Optional[Path] = typer.Option(
         None,
         "--metrics",
-        help=f"quality and diversity metrics, JSON (default: {RecordLayout().metrics} for a whole recording, none for "
-        "a shard)",
+        help="quality and diversity metrics, JSON (default: metrics/dataset.json beside the --out-dir folder for a whole "
+        "recording, none for a shard)",
     ),
 ) -> None:
     """Record gameplay: the sources of record.sources play their episodes, or without them record.percent_random %
@@ -55,5 +55,5 @@ def record_command(
         models=models,
         first_episode=first_episode,
         shard_episodes=shard_episodes,
-        metrics=metrics or (RecordLayout().metrics if whole else None),
+        metrics=metrics or (RecordLayout(out_dir).metrics if whole else None),
     )

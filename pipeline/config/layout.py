@@ -65,10 +65,14 @@ class EvalLayout:
 
 @dataclass(frozen=True)
 class RecordLayout:
-    """A recording's outputs under one folder, and its metrics."""
+    """A recording's outputs under one folder, and its metrics in a sibling folder."""
 
     root: Path = Path("data")
-    metrics: Path = Path("metrics/dataset.json")  # quality and diversity per source (DVC metrics)
+
+    @property
+    def metrics(self) -> Path:
+        """Quality and diversity per source (DVC metrics): metrics/dataset.json beside data/."""
+        return self.root.parent / "metrics" / "dataset.json"
 
     @property
     def dataset(self) -> Path:
