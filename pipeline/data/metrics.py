@@ -67,7 +67,9 @@ def jaccard_matrix(frames: np.ndarray, owner: np.ndarray, episodes: int) -> np.n
     incidence[pairs[shared, 0], kept] = 1.0
     common = incidence @ incidence.T
     union = sizes[:, None] + sizes[None, :] - common
-    return np.where(union > 0, common / np.maximum(union, 1), 0.0)
+    similarity = np.where(union > 0, common / np.maximum(union, 1), 0.0)
+    np.fill_diagonal(similarity, 1.0)  # each episode's own screens, shared or not
+    return similarity
 
 
 def group_metrics(
