@@ -39,8 +39,8 @@ def record_command(
     metrics: Optional[Path] = typer.Option(
         None,
         "--metrics",
-        help="quality and diversity metrics, JSON (default: metrics/dataset.json beside the --out-dir folder for a whole "
-        "recording, none for a shard)",
+        help="quality and diversity metrics, JSON (default: metrics/dataset.json beside the --out-dir folder for a "
+        "whole recording, none for a shard)",
     ),
 ) -> None:
     """Record gameplay: the sources of record.sources play their episodes, or without them record.percent_random %

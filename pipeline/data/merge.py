@@ -113,6 +113,8 @@ def check_base(base: Recording, shards: Recording) -> None:
     differ = _differences(base, shards, allowed=RECORDING)
     if differ:
         raise InputError(f"cannot append '{shards.path}' to '{base.path}': their {', '.join(differ)} differ")
+    if not _differences(base, shards):
+        return  # parts of one recording
     plan = [SourceEntry(**e) for e in json.loads(shards.attrs["sources"])]
     seed = json.loads(shards.attrs["params"])["seed"]
     t = base.table
@@ -125,7 +127,7 @@ def check_base(base: Recording, shards: Recording) -> None:
             raise InputError(
                 f"cannot append to '{base.path}': its episode {episode_id} ({found[0]} #{found[1]}) is not the one "
                 f"the recording of '{shards.path}' plays at that id"
-                + (f" ({expected[0]} #{expected[1]})" if expected else " (it has fewer episodes)")
+                + (f" ({expected[0]} #{expected[1]})" if expected else " (none: it has no such id)")
             )
 
 
