@@ -52,6 +52,14 @@ def episode_selection(table: EpisodeTable, split: str | None, split_ids: dict[st
     return np.flatnonzero(np.isin(table["id"], wanted))
 
 
+def of_sources(table: EpisodeTable, sources: Sequence[str]) -> list[str]:
+    """The source names asked for, each checked to be one of the dataset's."""
+    known = list(dict.fromkeys(table["source"]))
+    if isinstance(sources, str) or not all(name in known for name in sources):
+        raise InputError(f"sources = {sources!r}: must be a list of the dataset's sources ({', '.join(known)})")
+    return list(sources)
+
+
 def window_starts(
     first_rows: np.ndarray, rows: np.ndarray, window: int, pad_start: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +136,8 @@ class GameplayDataset(Dataset):
         float_chw: frames and observations as float32 in [0, 1], channel-first, instead of uint8 channel-last.
         transform: called on each item dict (after the above) and its result returned; with DataLoader workers it
             must pickle (a module-level function, not a lambda, under the spawn start method).
+        sources: only the episodes of these sources (the `source` column: a skill level, the random agent), within
+            the split; None: every source.
 
     Properties for building models: num_actions, action_meanings, screen_size, fps (agent steps per second of game
     time: 60 / frameskip), video_fps, frameskip, episodes (the split's episode table: id, first_row, length, return,
@@ -149,6 +159,7 @@ class GameplayDataset(Dataset):
         pad_start: bool = False,
         float_chw: bool = False,
         transform: Callable[[dict[str, torch.Tensor]], Any] | None = None,
+        sources: Sequence[str] | None = None,
     ):
         flags = dict(include_final=include_final, mask_actions=mask_actions, pad_start=pad_start, float_chw=float_chw)
         _check_arguments(path, window, keys, flags, transform, split)
@@ -169,6 +180,8 @@ class GameplayDataset(Dataset):
         if split is not None:
             split_ids = load_split_ids(splits_path or splits_beside(self.path), self.path)
         chosen = episode_selection(self.table, split, split_ids)
+        if sources is not None:
+            chosen = chosen[np.isin(self.table["source"][chosen], of_sources(self.table, sources))]
         self.episodes = EpisodeTable({name: values[chosen] for name, values in self.table.columns.items()})
         rows = self.episodes["length"] + (1 if include_final else 0)
         self.starts, owner = window_starts(self.episodes["first_row"], rows, int(window), pad_start)

@@ -236,3 +236,12 @@ def test_latents_and_compare_figures(recorded, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert f"A: {recorded}" in result.stdout and "hot" in result.stdout and figure.is_file()
+
+
+def test_a_downstream_script_reads_chosen_sources_through_the_loader(recorded):
+    ds = GameplayDataset(recorded, window=2, keys=("actions", "q_values", "episode"), sources=["hot", "early"])
+    assert ds.episodes["source"].tolist() == ["early", "hot", "hot"]
+    assert {int(ds[i]["episode"][0]) for i in range(len(ds))} == {1, 3, 4}
+    assert not torch.isnan(ds[0]["q_values"]).any()  # a network played every action row of these
+    with pytest.raises(InputError, match=r"sources = \['bets'\]: must be a list of the dataset's sources"):
+        GameplayDataset(recorded, sources=["bets"])
