@@ -71,6 +71,29 @@ def replay_step(
     )
 
 
+def file_contents(path: Path) -> dict:
+    """Every dataset of an HDF5 file as an array, and its attributes as plain lists ("attrs"): to compare files
+    array for array."""
+    import h5py
+
+    found = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, obj: found.update({name: obj[:]}) if isinstance(obj, h5py.Dataset) else None)
+        found["attrs"] = {k: np.asarray(v).tolist() for k, v in f.attrs.items()}
+    return found
+
+
+def assert_same_contents(a: Path, b: Path) -> None:
+    """The two files hold the same datasets with equal arrays (NaN equal to NaN) and equal attributes."""
+    first, second = file_contents(a), file_contents(b)
+    assert first.keys() == second.keys()
+    for name, values in first.items():
+        if name == "attrs":
+            assert values == second[name]
+        else:
+            assert np.array_equal(values, second[name], equal_nan=values.dtype.kind == "f"), name
+
+
 def run_state(out: Path, params: Params):
     """Where `pipeline train --out-dir out` keeps the resumable state of a run with these params."""
     from pipeline.config.layout import TrainLayout

@@ -15,21 +15,13 @@ from typer.testing import CliRunner
 from pipeline.data.reader import read_episodes
 from stages.cli import app
 from tests.data.synthetic import AGENTS, LENGTHS, attributes, write_dataset
+from tests.helpers import assert_same_contents, file_contents
 
 
 def shard(folder: Path, first: int, count: int, **kwargs) -> Path:
     """Episodes first .. first + count - 1 of the synthetic recording."""
     path = folder / f"shard_{first}.h5"
     return write_dataset(path, LENGTHS[first : first + count], AGENTS[first : first + count], first_id=first, **kwargs)
-
-
-def contents(path: Path) -> dict:
-    """Every dataset of a file as arrays, and its attributes."""
-    found = {}
-    with h5py.File(path) as f:
-        f.visititems(lambda name, obj: found.update({name: obj[:]}) if isinstance(obj, h5py.Dataset) else None)
-        found["attrs"] = {k: np.asarray(v).tolist() for k, v in f.attrs.items()}
-    return found
 
 
 def merge(*args: str):
@@ -41,10 +33,7 @@ def test_shards_in_any_order_merge_into_the_arrays_of_one_file(tmp_path):
     parts = [shard(tmp_path, 3, 2), shard(tmp_path, 0, 2), shard(tmp_path, 2, 1)]
     result = merge(*map(str, parts), "--out", str(tmp_path / "out/merged.h5"))
     assert result.exit_code == 0, result.output
-    merged, expected = contents(tmp_path / "out/merged.h5"), contents(whole)
-    assert merged.keys() == expected.keys()
-    for name, values in expected.items():
-        assert np.array_equal(merged[name], values) if name != "attrs" else merged[name] == values, name
+    assert_same_contents(tmp_path / "out/merged.h5", whole)
     assert "5 episodes" in (tmp_path / "out/DATASET.md").read_text()
 
 
@@ -55,7 +44,7 @@ def test_append_adds_the_episodes_that_follow(tmp_path):
     assert result.exit_code == 0, result.output
     with h5py.File(out) as f:
         assert read_episodes(f)["id"].tolist() == [0, 1, 2, 3, 4]
-        assert np.array_equal(f["frames"][:], contents(write_dataset(tmp_path / "whole.h5"))["frames"])
+        assert np.array_equal(f["frames"][:], file_contents(write_dataset(tmp_path / "whole.h5"))["frames"])
 
 
 def other_params() -> dict:

@@ -24,7 +24,7 @@ from pipeline.dataset import GameplayDataset, load_episode, replay_episode
 from pipeline.play.policies import load_policy
 from pipeline.record.run import record
 from stages.cli import app
-from tests.helpers import tiny_params
+from tests.helpers import assert_same_contents, tiny_params
 
 pytestmark = pytest.mark.slow  # every test here records
 
@@ -175,24 +175,6 @@ def test_adding_a_source_leaves_the_other_sources_episodes_byte_identical(record
     assert ids["id"][ids["source"] == "hot"].tolist() == [4, 5]
 
 
-def everything(path: Path) -> dict:
-    found = {}
-    with h5py.File(path) as f:
-        f.visititems(lambda name, obj: found.update({name: obj[:]}) if isinstance(obj, h5py.Dataset) else None)
-        found["attrs"] = {k: np.asarray(v).tolist() for k, v in f.attrs.items()}
-    return found
-
-
-def assert_same(a: Path, b: Path) -> None:
-    first, second = everything(a), everything(b)
-    assert first.keys() == second.keys()
-    for name, values in first.items():
-        if name == "attrs":
-            assert values == second[name]
-        else:
-            assert np.array_equal(values, second[name], equal_nan=values.dtype.kind == "f"), name
-
-
 def test_shards_merged_equal_the_one_shot_recording(recorded, trained_dir, tmp_path):
     shards = [
         recording(tmp_path / f"shard_{first}", SOURCES, trained_dir, first_episode=first, shard_episodes=count)
@@ -200,7 +182,7 @@ def test_shards_merged_equal_the_one_shot_recording(recorded, trained_dir, tmp_p
     ]
     assert table_of(shards[0])["id"].tolist() == [3, 4]
     merge(shards, tmp_path / "merged.h5")
-    assert_same(tmp_path / "merged.h5", recorded)
+    assert_same_contents(tmp_path / "merged.h5", recorded)
 
 
 def test_a_new_source_recorded_alone_and_appended_equals_recording_everything(recorded, trained_dir, tmp_path):
@@ -213,7 +195,7 @@ def test_a_new_source_recorded_alone_and_appended_equals_recording_everything(re
     dataset.parent.mkdir()
     shutil.copy(recorded, dataset)
     merge([new], dataset, append=True)
-    assert_same(dataset, one_shot)
+    assert_same_contents(dataset, one_shot)
     # a dataset whose episodes the new recording would not play is refused
     other = [{**SOURCES[0], "name": "uniform"}, *SOURCES[1:], grown[-1]]
     moved = recording(tmp_path / "moved", other, trained_dir, first_episode=5)
