@@ -140,15 +140,13 @@ def render(s: Summary, console: Console) -> None:
         soft_wrap=True,
     )
     episodes = Table(title="Episodes and returns")
-    for column in ("split", "source", "agent", "episodes", "steps", "frames", "return mean", "std", "min", "median"):
-        episodes.add_column(column, justify="left" if column in ("split", "source", "agent") else "right")
-    episodes.add_column("max", justify="right")
+    for column in ("split", "source", "episodes", "steps", "frames", "return mean", "std", "min", "median", "max"):
+        episodes.add_column(column, justify="left" if column in ("split", "source") else "right")
     for g in s.groups:
         r = g.returns
         episodes.add_row(
             g.split,
             g.source,
-            g.agent,
             f"{g.episodes:,}",
             f"{g.steps:,}",
             f"{g.frames:,}",

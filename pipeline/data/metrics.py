@@ -38,6 +38,7 @@ from pipeline.data.reader import action_meanings, open_gameplay, read_episodes
 from pipeline.data.schema import EpisodeTable
 
 NEAR_DUPLICATE = 0.5  # Jaccard similarity of two episodes' sets of distinct screens from which they are near-duplicates
+BLOCK = 8192  # shared screens per block of the episode-by-screen incidence matrix
 PERCENTILES = {"return_min": 0, "return_p25": 25, "return_median": 50, "return_p75": 75, "return_max": 100}
 
 
@@ -63,9 +64,12 @@ def jaccard_matrix(frames: np.ndarray, owner: np.ndarray, episodes: int) -> np.n
     _, column, shared_by = np.unique(pairs[:, 1], return_inverse=True, return_counts=True)
     shared = shared_by[column] > 1  # screens of one episode only add to no intersection
     kept = np.unique(column[shared], return_inverse=True)[1]
-    incidence = np.zeros((episodes, int(kept.max()) + 1 if len(kept) else 0), np.float32)
-    incidence[pairs[shared, 0], kept] = 1.0
-    common = incidence @ incidence.T
+    common = np.zeros((episodes, episodes), np.float32)  # counts below 2**24 are exact
+    for start in range(0, int(kept.max()) + 1 if len(kept) else 0, BLOCK):  # bounded memory: episodes x BLOCK
+        inside = (kept >= start) & (kept < start + BLOCK)
+        incidence = np.zeros((episodes, BLOCK), np.float32)
+        incidence[pairs[shared, 0][inside], kept[inside] - start] = 1.0
+        common += incidence @ incidence.T
     union = sizes[:, None] + sizes[None, :] - common
     similarity = np.where(union > 0, common / np.maximum(union, 1), 0.0)
     np.fill_diagonal(similarity, 1.0)  # each episode's own screens, shared or not

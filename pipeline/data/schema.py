@@ -165,14 +165,20 @@ FILE_ATTRIBUTES: tuple[Field, ...] = (
     Field("difficulty", "int", (), "ALE difficulty; -1: the game's default"),
     Field("fps", "int", (), "frame rate of the MP4 videos (record.fps)"),
     Field("action_meanings", "str array", ("A",), "name of each action index (the game's minimal action set)"),
-    Field("model", "str", (), "which trained model record was asked for: best, final or a checkpoint's file name"),
+    Field(
+        "model",
+        "str",
+        (),
+        "which trained model record was asked for: best, final or a checkpoint's file name (the simple case's "
+        "trained source; with record.sources, each names its own, see attribute sources)",
+    ),
     Field(
         "sources",
         "JSON",
         (),
-        "the recording's sources in episode-id order, each with name, agent, policy, checkpoint_hash, "
-        "checkpoint_step, exploration, exploration_value, episodes (in the whole recording) and first_id; a shard "
-        "holds the whole recording's list",
+        "the recording's sources with episodes, in episode-id order, each with name, agent, policy (a checkpoint by "
+        "its file name), checkpoint_hash, checkpoint_step, exploration, exploration_value, episodes (in the whole "
+        "recording) and first_id; a shard holds the whole recording's list",
     ),
     Field("params", "JSON", (), "every param of the run that recorded it"),
     Field("package_version", "str", (), "version of this pipeline"),

@@ -27,7 +27,7 @@ class SourceEntry:
 
     name: str
     agent: str  # "random" or "trained"
-    policy: str  # as record.sources gives it: random, best, final, snapshot or a checkpoint path
+    policy: str  # as record.sources gives it: random, best, final, snapshot, or a checkpoint's file name
     checkpoint_hash: str  # SHA-256 of the checkpoint; "" for the random agent
     checkpoint_step: int  # -1 for the random agent
     exploration: str  # "epsilon" or "boltzmann"

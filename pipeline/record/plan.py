@@ -64,6 +64,12 @@ def checkpoint_of(source: SourceParams, models: TrainLayout) -> Path | None:
     return named[source.policy] if source.policy in named else Path(source.policy)
 
 
+def policy_label(policy: str) -> str:
+    """How the file names a policy: as params give it, a checkpoint by its file name (the same file recorded from
+    another folder or machine is the same source; its hash tells checkpoints apart)."""
+    return Path(policy).name if policy.endswith(".pt") else policy
+
+
 def plan_sources(sources: tuple[SourceParams, ...], r: RecordParams) -> list[SourceEntry]:
     """The entries of the file's `sources` attribute, but the checkpoints' hashes and steps (filled once loaded)."""
     entries, first = [], 0
@@ -74,7 +80,7 @@ def plan_sources(sources: tuple[SourceParams, ...], r: RecordParams) -> list[Sou
             SourceEntry(
                 name=source.name,
                 agent="random" if source.policy == "random" else "trained",
-                policy=source.policy,
+                policy=policy_label(source.policy),
                 checkpoint_hash="",
                 checkpoint_step=-1,
                 exploration=kind,

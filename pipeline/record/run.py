@@ -283,7 +283,7 @@ def record(
                 tmp_dataset,
                 screen_size=params.env.screen_size,
                 compression=r.compression,
-                attrs=file_attributes(params, meanings, model, entries),
+                attrs=file_attributes(params, meanings, model, [e for e in entries if e.episodes]),
                 agent_outputs=outputs,
             )
         )

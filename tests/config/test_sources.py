@@ -135,3 +135,13 @@ def test_bad_snapshot_steps_stop_train_with_one_line(tmp_path, steps, says):
     assert result.exit_code == 2, result.output
     assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_a_checkpoint_flag_with_sources_is_refused(tmp_path):
+    path = params_file(tmp_path, SOURCES)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["record", "--params", str(path), "--checkpoint", "x.pt", "--out-dir", str(out)])
+    assert result.exit_code == 2 and "--checkpoint x.pt: it names the trained agent without record.sources" in (
+        result.stderr
+    ), result.output
+    assert not out.exists()

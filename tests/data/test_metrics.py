@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import pipeline.data.metrics as metrics_module
 from pipeline.data.diversity import write_diversity_figure
 from pipeline.data.metrics import dataset_metrics, jaccard_matrix
 from pipeline.data.schema import FRAME_SHAPE, NO_ACTION, Row
@@ -136,7 +137,9 @@ def test_without_agent_outputs_the_exploratory_share_is_unknown(tmp_path):
     assert dataset_metrics(write(tmp_path / "plain.h5", outputs=False))["overall"]["exploratory_share"] is None
 
 
-def test_jaccard_of_episode_screen_sets():
+@pytest.mark.parametrize("block", [8192, 1])  # one block, or one shared screen per block
+def test_jaccard_of_episode_screen_sets(monkeypatch, block):
+    monkeypatch.setattr(metrics_module, "BLOCK", block)
     screens = np.array([1, 2, 2, 3, 1, 2, 9, 7], np.uint64)  # episode 0: {1, 2, 3}, 1: {1, 2, 9}, 2: {7}
     owner = np.array([0, 0, 0, 0, 1, 1, 1, 2])
     np.testing.assert_allclose(jaccard_matrix(screens, owner, 3), [[1, 0.5, 0], [0.5, 1, 0], [0, 0, 1]])

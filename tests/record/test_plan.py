@@ -81,6 +81,10 @@ def test_entries_say_who_plays_how_and_which_ids():
     assert [checkpoint_of(s, models) for s in SOURCES] == [None, Path("run/snapshots/step_100.pt"), *[models.best] * 2]
     assert checkpoint_of(SourceParams(name="x", policy="final", episodes=1), models) == models.model
     assert checkpoint_of(SourceParams(name="x", policy="other/run.pt", episodes=1), models) == Path("other/run.pt")
+    # the file names a checkpoint by its file name, so shards recorded from other folders still merge
+    record = tiny_params(record={"episodes": 1}).record
+    other = plan_sources((SourceParams(name="x", policy="/abs/other/run.pt", episodes=1),), record)
+    assert other[0].policy == "run.pt"
 
 
 def test_a_shard_plays_its_range_with_the_seeds_of_the_whole_recording():

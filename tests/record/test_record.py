@@ -303,6 +303,8 @@ def invoke(args: list[str], params_file: Path):
         (["--percent-random", "150"], "record.percent_random = 150.0: must be a number >= 0.0 and <= 100.0"),
         (["--percent-random", "50", "--checkpoint", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
         (["--compression", "brotli"], "record.compression = 'brotli': must be one of gzip, lzf, zstd"),
+        (["--first-episode", "3"], "--first-episode 3: the recording has episodes 0 .. 2 (record.episodes)"),
+        (["--first-episode", "1", "--shard-episodes", "3"], "--shard-episodes 3: from episode 1 there are 1 .. 2"),
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(tmp_path, args, message):
