@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from stages.common import OneLineErrors
 from stages.evaluate import evaluate_command
 from stages.export import export_app
 from stages.inspect import inspect_command
@@ -15,6 +16,7 @@ from stages.split import split_command
 from stages.train import train_command
 
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=False,
     rich_markup_mode="rich",
     no_args_is_help=True,

@@ -10,7 +10,7 @@ import typer
 from pipeline.config.layout import EvalLayout
 from pipeline.config.params import Params
 from pipeline.evaluate.run import evaluate
-from stages.common import chosen_model, console, with_params
+from stages.common import chosen_model, console, with_params, writing
 
 DEFAULT = EvalLayout()
 
@@ -29,4 +29,5 @@ def evaluate_command(
 ) -> None:
     """Play evaluate.episodes episodes with the trained agent and the random agent on the same seeds; report scores."""
     path, model = chosen_model(checkpoint, params.evaluate.model)
-    evaluate(params, path, EvalLayout(metrics, episodes_csv, plot), console=console, model=model)
+    with writing(metrics.parent, episodes_csv.parent, plot.parent):
+        evaluate(params, path, EvalLayout(metrics, episodes_csv, plot), console=console, model=model)

@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from pipeline.config.layout import RecordLayout
+from pipeline.core.outputs import check_output
 from pipeline.data.diversity import render_diversity, write_diversity_figure
-from pipeline.data.inspection import contact_sheet, render, summarise
+from pipeline.data.inspection import check_sheet, contact_sheet, render, summarise
 from pipeline.data.metrics import dataset_metrics
 from stages.common import reported_errors
 
@@ -41,8 +42,13 @@ def inspect_command(
     """Episodes and frames per split and agent, returns, actions, storage, and quality and diversity per source;
     a contact sheet PNG and a diversity figure."""
     report = Console()
+    sheet = sheet or path.with_name(f"{path.stem}_contact_sheet.png")
     with reported_errors():
         paths = [path] if compare is None else [path, compare]
+        name = f"{path.stem}_diversity.png" if compare is None else f"{path.stem}_vs_{compare.stem}.png"
+        figure = figure or path.with_name(name)
+        check_sheet(sheet, samples)  # before anything is read or printed
+        check_output(figure, "diversity figure")
         summaries = [summarise(p, splits if p == path else None) for p in paths]
         with Progress(console=report, transient=True) as progress:
             measured = [dataset_metrics(p, progress=(progress, f"measuring {p.name}")) for p in paths]
@@ -52,8 +58,7 @@ def inspect_command(
         if compare is not None:
             report.print(f"A: {path}\nB: {compare}", highlight=False, soft_wrap=True)
         render_diversity(list(zip(labels, measured)), report)
-        out = contact_sheet(path, sheet or path.with_name(f"{path.stem}_contact_sheet.png"), samples, seed)
-        name = f"{path.stem}_diversity.png" if compare is None else f"{path.stem}_vs_{compare.stem}.png"
+        out = contact_sheet(path, sheet, samples, seed)
         shown = [f"{label}: {p}" if compare is not None else str(p) for label, p in zip(labels, paths)]
-        drawn = write_diversity_figure(list(zip(shown, measured)), figure or path.with_name(name))
+        drawn = write_diversity_figure(list(zip(shown, measured)), figure)
     report.print(f"Contact sheet: {out}\nDiversity figure: {drawn}", highlight=False, soft_wrap=True)

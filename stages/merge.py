@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from pipeline.data.merge import merge
-from stages.common import console, reported_errors
+from stages.common import console, reported_errors, writing
 
 
 def merge_command(
@@ -20,5 +20,5 @@ def merge_command(
 ) -> None:
     """Merge shards of one recording into a file whose arrays equal a single run's; checked: same params, sources
     and code, no gap, no overlap."""
-    with reported_errors():
+    with reported_errors(), writing(out.parent):
         merge(shards, out, append=append, console=console)

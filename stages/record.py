@@ -11,7 +11,7 @@ import typer
 from pipeline.config.layout import RecordLayout, TrainLayout
 from pipeline.config.params import Params
 from pipeline.record.run import record
-from stages.common import console, with_params
+from stages.common import console, with_params, writing
 
 
 @with_params("env", "record")
@@ -46,14 +46,16 @@ def record_command(
     """Record gameplay: the sources of record.sources play their episodes, or without them record.percent_random %
     of the episodes are played by a random agent and the rest by the trained agent."""
     whole = first_episode == 0 and shard_episodes is None
-    record(
-        params,
-        checkpoint,
-        out_dir,
-        console=console,
-        model=checkpoint.name if checkpoint is not None else None,
-        models=models,
-        first_episode=first_episode,
-        shard_episodes=shard_episodes,
-        metrics=metrics or (RecordLayout(out_dir).metrics if whole else None),
-    )
+    metrics = metrics or (RecordLayout(out_dir).metrics if whole else None)
+    with writing(out_dir, *([metrics.parent] if metrics is not None else [])):
+        record(
+            params,
+            checkpoint,
+            out_dir,
+            console=console,
+            model=checkpoint.name if checkpoint is not None else None,
+            models=models,
+            first_episode=first_episode,
+            shard_episodes=shard_episodes,
+            metrics=metrics,
+        )

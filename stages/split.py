@@ -8,9 +8,9 @@ import typer
 
 from pipeline.config.layout import RecordLayout
 from pipeline.config.params import Params
-from pipeline.data.card import card_beside, update_card_splits
+from pipeline.data.card import card_beside, check_card, update_card_splits
 from pipeline.data.splits import split_dataset
-from stages.common import console, with_params
+from stages.common import console, with_params, writing
 
 
 @with_params("split")
@@ -26,10 +26,14 @@ def split_command(
     ),
 ) -> None:
     """Split a dataset by whole episodes into train and val, stratified by source, deterministic for the seed."""
-    index = split_dataset(dataset, out, params.split.val_fraction, params.seed)
-    if card and card_beside(dataset).is_file():
-        update_card_splits(card_beside(dataset), index, dataset.name)
-        console.print(f"Updated the splits in {card_beside(dataset)}", highlight=False)
+    card_path = card_beside(dataset) if card and card_beside(dataset).is_file() else None
+    with writing(out.parent, *([card_path.parent] if card_path else [])):  # both checked before anything is written
+        if card_path:
+            check_card(card_path)
+        index = split_dataset(dataset, out, params.split.val_fraction, params.seed)
+        if card_path:
+            update_card_splits(card_path, index, dataset.name)
+            console.print(f"Updated the splits in {card_path}", highlight=False)
     for name, counts in index["counts"].items():
         console.print(
             f"{name:>5}: {len(index['splits'][name])} episodes ("

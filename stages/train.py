@@ -8,8 +8,10 @@ import typer
 
 from pipeline.config.layout import TrainLayout
 from pipeline.config.params import Params
+from pipeline.train.log import snapshot_path
+from pipeline.train.resume import RunState, state_key
 from pipeline.train.trainer import train
-from stages.common import console, with_params
+from stages.common import console, with_params, writing
 
 
 @with_params("env", "train")
@@ -26,4 +28,7 @@ def train_command(
 ) -> None:
     """Train a DQN agent (Double DQN, PER or uniform replay) on an Atari game."""
     mode = "yes" if resume else "auto" if auto_resume else "no"
-    train(params, out_dir, resume=mode, console=console)
+    layout, state = TrainLayout(out_dir), RunState(TrainLayout(out_dir).states / state_key(params))
+    swept = (layout.live, state.folder, state.live, state.snapshots)  # where a killed run's temporaries can be
+    with writing(out_dir, inside=(*swept, *(snapshot_path(live, 0).parent for live in (layout.live, state.live)))):
+        train(params, out_dir, resume=mode, console=console)

@@ -339,10 +339,56 @@ def _value(key: str, value: Any, hint: Any, meta: dict[str, Any]) -> Any:
         raise InputError(f"{key} = {value!r}: must be {_describe_allowed(meta, hint)}") from None
 
 
-def _unknown_key(key: str, valid: list[str]) -> InputError:
-    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], valid, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
-    return InputError(f"unknown params key '{key}'{hint}")
+# names other libraries and papers use for our keys, where spelling alone would point elsewhere
+SYNONYMS = {
+    "learning_rate": "lr",
+    "buffer_size": "capacity",
+    "replay_size": "capacity",
+    "memory_size": "capacity",
+    "discount": "gamma",
+    "discount_factor": "gamma",
+    "total_steps": "steps",
+    "timesteps": "steps",
+    "total_timesteps": "steps",
+}
+
+
+def closest_key(name: str, valid: list[str]) -> str | None:
+    """The valid key `name` most likely meant: a known synonym, its initials (learning_rate -> lr), a near-identical
+    spelling, a key that begins with it or whose words it has (eps -> epsilon, num_episodes -> episodes), and last
+    the closest spelling."""
+    words = set(name.split("_"))
+    related = [
+        v
+        for v in valid
+        if min(len(v), len(name)) >= 3 and (v.startswith(name) or name.startswith(v) or set(v.split("_")) <= words)
+    ]
+    candidates = (
+        [SYNONYMS.get(name)],
+        ["".join(word[:1] for word in name.split("_"))] if "_" in name else [],
+        difflib.get_close_matches(name, valid, n=1, cutoff=0.85),
+        difflib.get_close_matches(name, related, n=1, cutoff=0.0),
+        difflib.get_close_matches(name, valid, n=1),
+    )
+    return next((c for group in candidates for c in group if c in valid), None)
+
+
+def _unknown_key(prefix: str, key: Any, valid: list[str]) -> InputError:
+    """Suggest the same key in the section it belongs to (train.screen_size -> env.screen_size), else the closest
+    key of this section."""
+    name = str(key)
+    top = prefix.count(".") <= 1  # top level or a section; a source's keys (record.sources[i].) have no other home
+    homes = [f"'{s}.{name}'" for s, kind in SECTIONS.items() if top and f"{s}." != prefix and name in field_names(kind)]
+    close = closest_key(name, valid)
+    if homes:
+        hint = f"; did you mean {' or '.join(homes)}?"
+    else:
+        hint = f"; did you mean '{prefix}{close}'?" if close else f"; valid keys: {', '.join(valid)}"
+    return InputError(f"unknown params key '{prefix}{name}'{hint}")
+
+
+def field_names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
 
 
 def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
@@ -351,7 +397,7 @@ def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
     values = {}
     for key, value in raw.items():
         if key not in fields:
-            raise _unknown_key(prefix + key, list(fields))
+            raise _unknown_key(prefix, key, list(fields))
         kind = hints[key]
         if dataclasses.is_dataclass(kind):
             if not isinstance(value, dict):
@@ -405,22 +451,45 @@ def params_from_dict(raw: dict[str, Any]) -> Params:
     return params
 
 
-def load_params(path: Path, overrides: dict[str, dict[str, Any]] | None = None) -> Params:
-    """Read params.yaml, apply per-section overrides (from CLI flags), validate."""
+def read_params_file(path: Path) -> dict[str, Any]:
+    """The mapping a params file holds, or an InputError naming the file and what is wrong with it. A file that sets
+    no key at all is refused: it is almost always a mistake, and would silently mean the full-scale defaults."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"params file '{path}' is a folder; pass a YAML file")
     if not path.is_file():
         raise InputError(f"params file '{path}' does not exist")
+    data = path.read_bytes()
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"params file '{path}' is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})"
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise InputError(f"params file '{path}' is not valid YAML: {str(err).splitlines()[0]}") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"params file '{path}' must hold a mapping of sections")
+    if raw is not None and not isinstance(raw, dict):
+        raise InputError(f"params file '{path}' must hold a mapping of sections, not a {type(raw).__name__}")
+    if not any(value is not None and value != {} for value in (raw or {}).values()):
+        raise InputError(
+            f"params file '{path}' sets no params (it is empty); name the keys to change, e.g. `seed: 0` for "
+            "the library defaults"
+        )
+    return raw
+
+
+def load_params(path: Path, overrides: dict[str, dict[str, Any]] | None = None) -> Params:
+    """Read params.yaml, apply per-section overrides (from CLI flags), validate."""
+    raw = read_params_file(path)
     for section, values in (overrides or {}).items():
         if section == "":
             raw.update(values)
-        else:
-            raw.setdefault(section, {}).update(values)
+            continue
+        current = {} if raw.get(section) is None else raw[section]
+        if isinstance(current, dict):  # anything else is reported by the validation
+            raw[section] = {**current, **values}
     record = (overrides or {}).get("record", {})
     if isinstance(raw.get("record"), dict) and SIMPLE_CASE_KEYS & set(record) and "sources" not in record:
         raw["record"]["sources"] = []  # `--percent-random 30` asks for the simple case, whatever sources the file has

@@ -12,6 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from pipeline.config.errors import InputError
 from pipeline.config.layout import CARD_NAME
 from pipeline.core.atomic import atomic_path
 from pipeline.core.hashing import file_hash
@@ -243,6 +244,21 @@ def dataset_card(
 def write_card(card: Path, text: str) -> None:
     with atomic_path(Path(card)) as tmp:
         tmp.write_text(text)
+
+
+def check_card(card: Path) -> None:
+    """A card whose splits section update_card_splits can replace: UTF-8 text holding both of its markers (a card
+    edited by hand may have lost them)."""
+    try:
+        text = Path(card).read_text()
+    except UnicodeDecodeError:
+        raise InputError(f"dataset card '{card}' is not UTF-8 text; pass --no-card, or record again") from None
+    begin = text.find(SPLITS_BEGIN)
+    if begin < 0 or text.find(SPLITS_END, begin) < 0:
+        raise InputError(
+            f"dataset card '{card}' has no splits section between {SPLITS_BEGIN} and {SPLITS_END}; pass --no-card, "
+            "or record again to rewrite the card"
+        )
 
 
 def update_card_splits(card: Path, index: dict | None, dataset_name: str) -> None:

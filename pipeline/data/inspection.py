@@ -18,7 +18,8 @@ from rich.table import Table
 
 from pipeline.config.errors import InputError
 from pipeline.core.atomic import atomic_path
-from pipeline.data.reader import action_meanings, open_gameplay, read_episodes
+from pipeline.core.outputs import check_output
+from pipeline.data.reader import action_meanings, damage_reported, open_gameplay, read_episodes
 from pipeline.data.schema import FRAME_SHAPE, EpisodeTable
 from pipeline.data.splits import load_split_ids, splits_beside
 
@@ -92,7 +93,7 @@ def storage_of(f: h5py.File) -> list[Storage]:
 
 def summarise(path: Path, splits_path: Path | None = None) -> Summary:
     path = Path(path)
-    with open_gameplay(path) as f:
+    with open_gameplay(path) as f, damage_reported(path):
         table = read_episodes(f)
         meanings = action_meanings(f)
         actions = f["actions"][:]
@@ -184,11 +185,17 @@ def render(s: Summary, console: Console) -> None:
     console.print(storage)
 
 
-def contact_sheet(path: Path, out: Path, samples: int, seed: int) -> Path:
-    """A grid of `samples` frames drawn uniformly from all rows, in order, captioned with episode, frame and agent."""
+def check_sheet(out: Path, samples: int) -> None:
+    """What contact_sheet checks before it reads anything: the sample count, and that `out` can be written."""
     if samples < 1:
         raise InputError(f"--samples {samples}: must be an integer >= 1")
-    with open_gameplay(path) as f:
+    check_output(out, "contact sheet")
+
+
+def contact_sheet(path: Path, out: Path, samples: int, seed: int) -> Path:
+    """A grid of `samples` frames drawn uniformly from all rows, in order, captioned with episode, frame and agent."""
+    check_sheet(out, samples)
+    with open_gameplay(path) as f, damage_reported(path):
         table = read_episodes(f)
         rows = np.sort(
             np.random.default_rng(seed).choice(len(f["frames"]), size=min(samples, len(f["frames"])), replace=False)

@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 
 from pipeline.config.errors import InputError
 from pipeline.core.atomic import atomic_path
-from pipeline.data.reader import open_gameplay, read_episodes
+from pipeline.core.outputs import check_output
+from pipeline.data.reader import damage_reported, open_gameplay, read_episodes
 
 BLOCK = 65_536  # rows read at a time
 
@@ -35,7 +36,7 @@ def project(path: Path, max_points: int = 5000, seed: int = 0) -> Projection:
     """PCA of up to `max_points` rows (a uniform sample, fixed by `seed`) of the rows a network played from."""
     if max_points < 2:
         raise InputError(f"--max-points {max_points}: must be an integer >= 2")
-    with open_gameplay(path) as f:
+    with open_gameplay(path) as f, damage_reported(path):
         if "features" not in f:
             raise InputError(f"'{path}' has no agent features: record it with record.agent_outputs: true")
         table = read_episodes(f)
@@ -76,6 +77,7 @@ def latents_figure(projection: Projection, title: str) -> Figure:
 
 
 def write_latents(path: Path, out: Path, max_points: int = 5000, seed: int = 0) -> Projection:
+    check_output(Path(out), "latents figure")  # before the features are read
     projection = project(path, max_points, seed)
     title = f"{Path(path).name}: penultimate features of {len(projection.points):,} rows, PCA to 2-D"
     with atomic_path(Path(out)) as tmp:

@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from pipeline.config.errors import InputError
-from pipeline.data.reader import action_meanings, open_gameplay, read_env_recipe, read_episodes
+from pipeline.data.reader import action_meanings, damage_reported, open_gameplay, read_env_recipe, read_episodes
 from pipeline.data.schema import AGENT_OUTPUT_FIELDS, NO_ACTION, ROW_DATASETS, EpisodeTable
 from pipeline.data.splits import load_split_ids, splits_beside
 
@@ -73,10 +73,14 @@ def window_starts(
     return first_rows.astype(np.int64)[owner] + offsets - (window - 1 if pad_start else 0), owner
 
 
-def _check_arguments(path: Any, window: Any, keys: Any, flags: dict[str, Any], transform: Any, split: Any) -> None:
+def _check_arguments(
+    path: Any, window: Any, keys: Any, flags: dict[str, Any], transform: Any, split: Any, splits_path: Any
+) -> None:
     """Each argument's type and range, named in one line (window='2' is a mistake, not a window of 2)."""
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(f"path = {path!r} ({type(path).__name__}): must be the path of a gameplay file")
+    if splits_path is not None and not isinstance(splits_path, (str, os.PathLike)):
+        raise InputError(f"splits_path = {splits_path!r} ({type(splits_path).__name__}): must be a file path or None")
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise InputError(f"window = {window!r} ({type(window).__name__}): must be an integer >= 1")
     if isinstance(keys, str) or not isinstance(keys, Sequence) or not keys:
@@ -162,9 +166,9 @@ class GameplayDataset(Dataset):
         sources: Sequence[str] | None = None,
     ):
         flags = dict(include_final=include_final, mask_actions=mask_actions, pad_start=pad_start, float_chw=float_chw)
-        _check_arguments(path, window, keys, flags, transform, split)
+        _check_arguments(path, window, keys, flags, transform, split, splits_path)
         self.path = Path(path)
-        with open_gameplay(self.path) as f:
+        with open_gameplay(self.path) as f, damage_reported(self.path):
             self.table = read_episodes(f)
             self.action_meanings = action_meanings(f)
             self.env_recipe = read_env_recipe(f)
@@ -258,7 +262,8 @@ class GameplayDataset(Dataset):
         pad = max(first - start, 0)
         rows, steps = slice(start + pad, start + self.window), np.arange(start - first, start - first + self.window)
         episode, arrays = int(self.table["id"][pos]), self._open()
-        item = {key: torch.as_tensor(self._value(arrays, key, rows, pad, steps, episode)) for key in self.keys}
+        with damage_reported(self.path):  # a damaged chunk is found when it is read
+            item = {key: torch.as_tensor(self._value(arrays, key, rows, pad, steps, episode)) for key in self.keys}
         return self.transform(item) if self.transform is not None else item
 
     def __getstate__(self) -> dict:

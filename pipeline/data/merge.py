@@ -24,14 +24,17 @@ from rich.progress import Progress
 
 from pipeline.config.errors import InputError
 from pipeline.core.atomic import atomic_path
+from pipeline.core.outputs import check_output
 from pipeline.data.card import card_beside, dataset_card
+from pipeline.data.codecs import check_available
 from pipeline.data.metrics import dataset_metrics
-from pipeline.data.reader import open_gameplay, read_episodes
+from pipeline.data.reader import damage_reported, open_gameplay, read_episodes
 from pipeline.data.schema import EpisodeTable
 from pipeline.data.sources import SourceEntry, episode_seed
 from pipeline.data.writer import GameplayWriter
 
 RECORDING = ("params", "sources")  # the attributes an appended-to dataset may have from another recording
+NEEDED = ("params", "sources", "screen_size")  # the attributes merging reads
 
 
 @dataclass(frozen=True)
@@ -56,11 +59,23 @@ def _plain(value: Any) -> Any:
 
 
 def read_recording(path: Path) -> Recording:
-    with open_gameplay(path) as f:
+    with open_gameplay(path) as f, damage_reported(path):
         table = read_episodes(f)
         attrs = {k: _plain(v) for k, v in f.attrs.items()}
         outputs = (f["q_values"].shape[1], f["features"].shape[1]) if "q_values" in f else None
         storage = (f["frames"].compression, f["frames"].compression_opts, outputs)
+    missing = [k for k in NEEDED if k not in attrs]
+    if missing:
+        raise InputError(
+            f"'{path}' has no {', '.join(missing)} attribute: it was not written by `pipeline record` or `merge`"
+        )
+    try:
+        readable = isinstance(json.loads(attrs["params"])["record"]["compression"], str)
+        readable = readable and isinstance(json.loads(attrs["sources"]), list)
+    except (TypeError, ValueError, KeyError):
+        readable = False
+    if not readable:
+        raise InputError(f"'{path}': its params or sources attribute is not what `pipeline record` writes")
     if not len(table):
         raise InputError(f"'{path}' holds no episodes")
     if not np.array_equal(table["id"], np.arange(table["id"][0], table["id"][0] + len(table))):
@@ -149,6 +164,8 @@ def merge(shards: list[Path], out: Path, append: bool = False, console: Console 
     out = Path(out)
     if not shards:
         raise InputError("merge: name at least one shard")
+    check_output(out, "merged dataset")
+    check_output(card_beside(out), "dataset card")
     if append and not out.is_file():
         raise InputError(f"--append: '{out}' does not exist; merge without --append to create it")
     if not append and out.exists():
@@ -162,6 +179,7 @@ def merge(shards: list[Path], out: Path, append: bool = False, console: Console 
     last = parts[-1]
     attrs = {k: v for k, v in last.attrs.items() if k != "format_version"}
     compression = json.loads(attrs["params"])["record"]["compression"]
+    check_available(compression)  # a zstd recording needs hdf5plugin here too
     total = sum(len(p.table) for p in parts)
     with atomic_path(out) as tmp, atomic_path(card_beside(out)) as tmp_card, Progress(console=console) as progress:
         task = progress.add_task(f"merging {len(parts)} files", total=total)

@@ -34,7 +34,7 @@ import h5py
 import numpy as np
 from rich.progress import Progress
 
-from pipeline.data.reader import action_meanings, open_gameplay, read_episodes
+from pipeline.data.reader import action_meanings, damage_reported, open_gameplay, read_episodes
 from pipeline.data.schema import EpisodeTable
 
 NEAR_DUPLICATE = 0.5  # Jaccard similarity of two episodes' sets of distinct screens from which they are near-duplicates
@@ -120,7 +120,7 @@ def group_metrics(
 def dataset_metrics(path: Path, progress: tuple[Progress, str] | None = None) -> dict[str, Any]:
     """The metrics of a gameplay file: {"episodes", "actions", "near_duplicate_jaccard", "overall": {...},
     "sources": {name: {agent, exploration, exploration_value, checkpoint_step, ...}}}, in source order."""
-    with open_gameplay(path) as f:
+    with open_gameplay(path) as f, damage_reported(path):
         table, meanings = read_episodes(f), action_meanings(f)
         rows = {
             "actions": f["actions"][:],

@@ -22,8 +22,9 @@ from pipeline.config.errors import InputError
 from pipeline.config.layout import SPLITS_NAME
 from pipeline.core.atomic import atomic_path
 from pipeline.core.hashing import file_hash
+from pipeline.core.outputs import check_output
 from pipeline.core.seeding import derive_seed
-from pipeline.data.reader import open_gameplay, read_episodes
+from pipeline.data.reader import open_gameplay, read_episodes, verify_chunks
 
 FORMAT_VERSION = 1
 
@@ -95,26 +96,52 @@ def split_index(
 
 
 def split_dataset(dataset: Path, out: Path, val_fraction: float, seed: int) -> dict:
-    """Split a recorded gameplay file's episode table and write the index to `out` atomically; return the index."""
+    """Split a recorded gameplay file's episode table and write the index to `out` atomically; return the index.
+    Every chunk of the dataset is read first: a damaged file is refused, not split."""
+    check_output(out, "split index")
     with open_gameplay(dataset) as f:
         table = read_episodes(f)
+        verify_chunks(f, dataset)
     index = split_index(table["id"].tolist(), table["source"].tolist(), val_fraction, seed, dataset, file_hash(dataset))
     with atomic_path(Path(out)) as tmp:
         tmp.write_text(json.dumps(index, indent=2) + "\n")
     return index
 
 
+MAX_EPISODE_ID = 2**31 - 1  # the episode table's id column is int32
+
+
 def load_split_index(splits_path: Path, dataset: Path) -> dict:
-    """The split index document (see split_index), checked to belong to this very dataset file."""
+    """The split index document (see split_index), checked to be one and to belong to this very dataset file."""
     splits_path = Path(splits_path)
+    if splits_path.is_dir():
+        raise InputError(f"split index '{splits_path}' is a folder; pass the splits.json file")
     if not splits_path.is_file():
         raise InputError(f"split index '{splits_path}' does not exist; run `pipeline split` first")
-    index = json.loads(splits_path.read_text())
+    try:
+        index = json.loads(splits_path.read_bytes())
+    except ValueError as err:  # not UTF-8, or not JSON
+        raise InputError(f"split index '{splits_path}' is not JSON ({' '.join(str(err).split())[:120]})") from None
+    if not isinstance(index, dict):
+        raise InputError(
+            f"split index '{splits_path}' holds a {type(index).__name__}, not the object `pipeline split` writes"
+        )
     if index.get("format_version") != FORMAT_VERSION:
         raise InputError(
             f"split index '{splits_path}' has format_version {index.get('format_version')!r}; "
             f"this version reads {FORMAT_VERSION}"
         )
+    splits = index.get("splits")
+    if not isinstance(splits, dict) or not splits:
+        raise InputError(f"split index '{splits_path}' has no 'splits' mapping of split names to episode ids")
+    for name, ids in splits.items():
+        if not isinstance(ids, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_EPISODE_ID for i in ids
+        ):
+            raise InputError(
+                f"split index '{splits_path}': split {name!r} must be a list of episode ids (integers 0 .. "
+                f"{MAX_EPISODE_ID})"
+            )
     if index.get("dataset_sha256") != file_hash(dataset):
         raise InputError(
             f"split index '{splits_path}' was made for another version of '{dataset}'; run `pipeline split` again"
@@ -124,4 +151,4 @@ def load_split_index(splits_path: Path, dataset: Path) -> dict:
 
 def load_split_ids(splits_path: Path, dataset: Path) -> dict[str, list[int]]:
     """The {"train": ids, "val": ids} mapping of a split index, checked to belong to this very dataset file."""
-    return {name: [int(i) for i in ids] for name, ids in load_split_index(splits_path, dataset)["splits"].items()}
+    return {name: list(ids) for name, ids in load_split_index(splits_path, dataset)["splits"].items()}

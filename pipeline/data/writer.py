@@ -54,7 +54,9 @@ class GameplayWriter:
         agent_outputs: tuple[int, int] | None = None,
     ):
         options = dataset_options(compression)
-        self.file = h5py.File(path, "w")
+        # no chunk cache: every write goes to disk as it is made, so a full disk fails that write and the file still
+        # closes (with dirty cached chunks, HDF5 cannot close it after ENOSPC and crashes when it is freed)
+        self.file = h5py.File(path, "w", rdcc_nbytes=0)
         self.fields = ROW_FIELDS + (AGENT_OUTPUT_FIELDS if agent_outputs else ())
         sizes = {SCREEN: screen_size, **dict(zip((ACTIONS, HIDDEN), agent_outputs or ()))}
         for field in self.fields:
@@ -133,17 +135,20 @@ class GameplayWriter:
         self.rows, self.pending = end, []
 
     def close(self) -> None:
-        """Write what is pending and the episode table, and close the file; closing again does nothing."""
+        """Write what is pending and the episode table, and close the file (however that goes); closing again does
+        nothing."""
         if not self.file.id.valid:
             return
-        self._flush()
-        group = self.file.create_group("episodes")
-        for column in EPISODE_COLUMNS:
-            values = np.asarray([e[column.name] for e in self.episodes], dtype=column.dtype)
-            group.create_dataset(column.name, data=values, dtype=column.dtype, track_times=False).attrs["meaning"] = (
-                column.meaning
-            )
-        self.file.close()
+        try:
+            self._flush()
+            group = self.file.create_group("episodes")
+            for column in EPISODE_COLUMNS:
+                values = np.asarray([e[column.name] for e in self.episodes], dtype=column.dtype)
+                group.create_dataset(column.name, data=values, dtype=column.dtype, track_times=False).attrs[
+                    "meaning"
+                ] = column.meaning
+        finally:
+            self.file.close()
 
     def __enter__(self) -> GameplayWriter:
         return self

@@ -14,15 +14,18 @@ of the environment's state, which a checkpoint holds along with the emulator's.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import pickle
 import signal
 
 import gymnasium as gym
 import numpy as np
+from ale_py import Action
 from gymnasium.wrappers import AtariPreprocessing
 
 from pipeline.config.params import EnvParams
 from pipeline.envs.atari import make_env
+from pipeline.envs.sticky import hold_action, repeated_action
 
 
 class ResumableEnv(gym.Wrapper):
@@ -44,6 +47,7 @@ class ResumableEnv(gym.Wrapper):
             obs, info = self.reset()
             return obs, 0.0, False, False, info
         obs, reward, terminated, truncated, info = self.env.step(action)
+        self.last_action = int(action)
         self.reset_due = bool(terminated or truncated)
         return obs, reward, terminated, truncated, info
 
@@ -53,11 +57,22 @@ class ResumableEnv(gym.Wrapper):
             env = env.env
         return env
 
+    def _repeats_actions(self) -> bool:
+        """Whether the emulator's held action matters: sticky actions on, and no reset (which clears it) due."""
+        return not self.reset_due and self.env.unwrapped.ale.getFloat("repeat_action_probability") > 0
+
     def get_state(self) -> dict:
         """Plain data: bytes, NumPy arrays, numbers and the RNG's state dict."""
         unwrapped, pre = self.env.unwrapped, self._preprocessing()
+        held = 0
+        if self._repeats_actions():
+            actions = list(unwrapped._action_set)
+            likeliest = actions.pop(self.last_action)
+            candidates = [likeliest, *actions, *([] if Action.NOOP in actions else [Action.NOOP])]  # reset holds NOOP
+            held = repeated_action(unwrapped.ale, candidates).value
         return {
             "ale": pickle.dumps(unwrapped.ale.cloneState(include_rng=True)),
+            "held_action": held,
             "np_random": unwrapped.np_random.bit_generator.state,
             "obs_buffer": [frame.copy() for frame in pre.obs_buffer],
             "lives": pre.lives,
@@ -75,14 +90,17 @@ class ResumableEnv(gym.Wrapper):
             frame[...] = np.asarray(saved)
         pre.lives, pre.game_over = state["lives"], state["game_over"]
         self.reset_due = bool(state["reset_due"])
+        if self._repeats_actions():
+            hold_action(unwrapped.ale, Action(state["held_action"]))
 
 
-def make_training_env(p: EnvParams, index: int, in_subprocess: bool) -> ResumableEnv:
+def make_training_env(p: EnvParams, index: int) -> ResumableEnv:
     """make_env for environment `index` of a vector env. In an env subprocess, Ctrl-C (or a SIGTERM to the process
     group, as `timeout` sends) is left to the training process: that one finishes its step and checkpoints, which
     it could not do if the signal had already killed its environments. The subprocess still ends with the trainer:
-    its pipe closes."""
-    if in_subprocess:
+    its pipe closes. The trainer itself keeps its handlers: AsyncVectorEnv also calls this factory there, once, to
+    read the spaces."""
+    if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return ResumableEnv(make_env(p), index)
@@ -124,8 +142,8 @@ def make_vector_env(p: EnvParams, num_envs: int) -> InProcessEnv | gym.vector.As
     shared memory. Environment i of a reset with `seed` is seeded seed + i. The vector env never resets by itself;
     each ResumableEnv does (next-step autoreset)."""
     if num_envs == 1:
-        return InProcessEnv(make_training_env(p, 0, in_subprocess=False))
-    factories = [functools.partial(make_training_env, p, i, True) for i in range(num_envs)]
+        return InProcessEnv(make_training_env(p, 0))
+    factories = [functools.partial(make_training_env, p, i) for i in range(num_envs)]
     # forkserver, not fork: this process has torch's thread pools running, which a fork would copy mid-flight
     return gym.vector.AsyncVectorEnv(
         factories, shared_memory=True, context="forkserver", autoreset_mode=gym.vector.AutoresetMode.DISABLED

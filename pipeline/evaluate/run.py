@@ -8,6 +8,7 @@ once (pipeline.play.pool); the results do not depend on it.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from functools import partial
 from pathlib import Path
@@ -19,6 +20,8 @@ from rich.progress import Progress, TaskID
 
 from pipeline.config.layout import EvalLayout
 from pipeline.config.params import Params
+from pipeline.core.atomic import atomic_path
+from pipeline.core.outputs import check_output
 from pipeline.core.seeding import derive_seed
 from pipeline.envs.atari import action_meanings, make_env
 from pipeline.evaluate.report import (
@@ -138,6 +141,8 @@ def evaluate(
     """Play, summarise, write the metrics JSON, the per-episode CSV and the score plot; return the metrics.
     `model` names the checkpoint in the metrics (evaluate.model by default)."""
     console = console or Console(stderr=True)
+    for path, what in ((outputs.metrics, "metrics file"), (outputs.episodes, "episodes table"), (outputs.plot, "plot")):
+        check_output(path, what)  # before the episodes are played, not after
     policy = load_policy(checkpoint)
     check_env_matches(policy, params.env)
     results = play_agents(params, checkpoint, console)
@@ -149,8 +154,12 @@ def evaluate(
         "checkpoint_step": policy.step,
         **summarise(results, params.env.game),
     }
-    write_metrics(outputs.metrics, metrics)
-    write_episode_table(outputs.episodes, results, AGENTS)
-    plot_scores(outputs.plot, results, AGENTS, params.env.game, params.evaluate.epsilon)
+    with contextlib.ExitStack() as written:  # all three or none: a failure (a full disk) leaves the previous three
+        metrics_tmp, episodes_tmp, plot_tmp = (
+            written.enter_context(atomic_path(path)) for path in (outputs.metrics, outputs.episodes, outputs.plot)
+        )
+        write_metrics(metrics_tmp, metrics)
+        write_episode_table(episodes_tmp, results, AGENTS)
+        plot_scores(plot_tmp, results, AGENTS, params.env.game, params.evaluate.epsilon)
     console.print(results_table(metrics, AGENTS))
     return metrics

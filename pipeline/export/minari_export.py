@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 
 import pipeline
-from pipeline.config.errors import InputError
+from pipeline.config.errors import EnvironmentFault, InputError
 from pipeline.core.hashing import file_hash
 from pipeline.data.reader import open_gameplay, read_env_recipe, read_episodes
 from pipeline.data.schema import FRAME_SHAPE, EpisodeTable
@@ -82,8 +82,8 @@ def plan_export(path: Path, dataset_id: str, rgb: bool) -> ExportPlan:
     rows, steps = int((table["length"] + 1).sum()), int(table["length"].sum())
     estimate = rows * (int(np.prod(shape)) + 1) + steps * (8 + 8 + 2)  # observations and lives; actions, rewards, flags
     free = shutil.disk_usage(folder.parent if folder.parent.exists() else get_dataset_path()).free
-    if estimate > free:
-        raise InputError(
+    if estimate > free:  # the machine's, not the input's: exit 1
+        raise EnvironmentFault(
             f"the Minari dataset needs about {estimate / 2**20:,.0f} MiB and {folder.parent} has "
             f"{free / 2**20:,.0f} MiB free; set MINARI_DATASETS_PATH to a larger disk"
         )

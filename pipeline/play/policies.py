@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from pipeline.config.errors import InputError
-from pipeline.config.params import EnvParams
+from pipeline.config.params import EnvParams, params_from_dict
 from pipeline.core.hashing import file_hash
 from pipeline.play.decisions import Decision, Exploration, choose
 from pipeline.rl.acting import q_values_and_features
@@ -87,8 +87,26 @@ def policy_from_checkpoint(data: dict, checkpoint_hash: str, device: str = "auto
 
 
 def load_policy(path: Path, device: str = "auto") -> TrainedPolicy:
-    """The online network of a checkpoint file, in eval mode, with the env settings it needs."""
-    return policy_from_checkpoint(load_checkpoint(path), file_hash(path), device)
+    """The online network of a checkpoint file, in eval mode, with the env settings it needs. A file that loads but
+    does not hold what `pipeline train` writes (a missing entry, other layers, invalid settings) is an InputError."""
+    data = load_checkpoint(path)
+    try:
+        params_from_dict({"env": data["params"]["env"], "train": data["params"]["train"]})
+        return policy_from_checkpoint(data, file_hash(path), device)
+    except InputError as err:
+        raise InputError(f"checkpoint '{path}' holds invalid params: {err}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as err:
+        raise InputError(
+            f"checkpoint '{path}' does not hold a network this version can play: {what_failed(err)}"
+        ) from None
+
+
+def what_failed(err: Exception) -> str:
+    """One line on why a checkpoint's contents did not fit: the missing entry, or torch's first complaint."""
+    if isinstance(err, KeyError):
+        return f"it has no {err.args[0]!r} entry"
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return " ".join((lines[1] if len(lines) > 1 else lines[0] if lines else type(err).__name__).split())[:200]
 
 
 def check_env_matches(policy: TrainedPolicy, env: EnvParams) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.config.errors import EnvironmentFault
+from pipeline.core.atomic import real_name
 from pipeline.data.schema import NO_ACTION, Row
 
 EPISODE_DIGITS = 5  # up to 100,000 episodes sort by name
@@ -39,6 +41,12 @@ def read_observation(path: Path) -> np.ndarray:
     return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
 
 
+def write_png(path: Path, image: np.ndarray) -> None:
+    """cv2.imwrite, which says only that it failed (a full disk, a folder that went): then so do we, in one line."""
+    if not cv2.imwrite(str(path), image):
+        raise EnvironmentFault(f"'{real_name(path)}': could not be written (is the disk full?)")
+
+
 class PngEpisode:
     """Writes one episode's images as they are played (screens with `frames`, observations with `observations`), and
     on close its actions.json: {"episode", "agent", "seed", "action_meanings", "actions", "action_names", "rewards"},
@@ -64,11 +72,9 @@ class PngEpisode:
 
     def add(self, row: Row) -> None:
         if self.frames:
-            cv2.imwrite(
-                str(frame_path(self.root, self.episode_id, self.n)), cv2.cvtColor(row.frames, cv2.COLOR_RGB2BGR)
-            )
+            write_png(frame_path(self.root, self.episode_id, self.n), cv2.cvtColor(row.frames, cv2.COLOR_RGB2BGR))
         if self.observations:
-            cv2.imwrite(str(observation_path(self.root, self.episode_id, self.n)), row.observations)
+            write_png(observation_path(self.root, self.episode_id, self.n), row.observations)
         self.n += 1
         if row.actions != NO_ACTION:
             self.actions.append(row.actions)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,7 +24,8 @@ import pipeline
 from pipeline.config.errors import InputError
 from pipeline.config.layout import RecordLayout, TrainLayout
 from pipeline.config.params import PLAY_SETTINGS, Params, RecordParams, params_without
-from pipeline.core.atomic import atomic_path, remove
+from pipeline.core.atomic import atomic_path, naming, remove, scratch_folder
+from pipeline.core.outputs import check_output
 from pipeline.core.signals import Interrupted, stop_on_signals
 from pipeline.core.versions import git_commit, library_versions
 from pipeline.data.card import dataset_card
@@ -157,6 +157,7 @@ class EpisodeRecorder:
         entry = self.players[episode.source].entry
         shard = self.folders.shards / f"episode_{episode.id}.h5"
         with contextlib.ExitStack() as stack:
+            stack.enter_context(naming(shard))
             rows = stack.enter_context(
                 GameplayWriter(
                     shard,
@@ -257,6 +258,13 @@ def record(
     sources = sources_of(params, model, checkpoint or (trained.best if model == "best" else trained.model))
     ids = episode_range(r.episodes, first_episode, shard_episodes)
     check_available(r.compression)  # refused here, before any output exists
+    check_output(layout.dataset, "dataset")
+    check_output(layout.card, "dataset card")
+    check_output(layout.videos, "videos folder", folder=True)
+    if pngs:
+        check_output(layout.frames, "PNG folder", folder=True)
+    if metrics is not None:
+        check_output(Path(metrics), "metrics file")
     meanings = game_action_meanings(params.env)
     players, policies = load_players(sources, plan_sources(sources, r), trained, params.env)
     outputs = output_sizes(policies, len(meanings)) if r.agent_outputs else None
@@ -275,9 +283,7 @@ def record(
         tmp_videos = outputs_in_place.enter_context(atomic_path(layout.videos))
         tmp_videos.mkdir()
         tmp_frames = outputs_in_place.enter_context(atomic_path(layout.frames)) if pngs else None
-        shards = Path(
-            outputs_in_place.enter_context(tempfile.TemporaryDirectory(prefix=".shards.tmp-", dir=layout.root))
-        )
+        shards = outputs_in_place.enter_context(scratch_folder(layout.root / "shards"))
         dataset = outputs_in_place.enter_context(
             GameplayWriter(
                 tmp_dataset,

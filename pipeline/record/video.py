@@ -16,6 +16,8 @@ import cv2
 import imageio.v2 as imageio
 import numpy as np
 
+from pipeline.config.errors import EnvironmentFault
+from pipeline.core.atomic import naming, real_name
 from pipeline.data.schema import FRAME_SHAPE, NO_ACTION, Row
 
 PANEL_WIDTH = 112  # panel width at scale 1; 160 + 112 = 272 = 17 * 16
@@ -79,24 +81,51 @@ class EpisodeVideo:
             quality=None,
             pixelformat="yuv420p",
             macro_block_size=1,
-            ffmpeg_log_level="error",
+            ffmpeg_log_level="quiet",  # a failure is reported by close(), in one line
             output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"],
         )
-        self.scale, self.meanings, self.agent, self.episode_id = scale, action_meanings, agent, episode_id
+        self.path, self.scale, self.meanings, self.agent = Path(path), scale, action_meanings, agent
+        self.episode_id = episode_id
         self.frame_number, self.cumulative = 0, 0.0
 
     def add(self, row: Row) -> None:
         self.cumulative += row.rewards
         action = "-" if row.actions == NO_ACTION else self.meanings[row.actions]
         lines = panel_lines(self.agent, self.episode_id, self.frame_number, action, row.rewards, self.cumulative)
-        self.writer.append_data(compose(row.frames, lines, self.scale, AGENT_COLOURS[self.agent]))
+        with naming(self.path):
+            self.writer.append_data(compose(row.frames, lines, self.scale, AGENT_COLOURS[self.agent]))
         self.frame_number += 1
 
     def close(self) -> None:
-        self.writer.close()
+        """Finish the file; ffmpeg's exit status never reaches us, so the file itself is checked for its index."""
+        with naming(self.path):
+            self.writer.close()
+        if not mp4_complete(self.path):
+            raise EnvironmentFault(f"'{real_name(self.path)}': ffmpeg could not finish the video (is the disk full?)")
 
     def __enter__(self) -> EpisodeVideo:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        if exc[0] is None:
+            self.close()
+        else:  # the error on its way out says what went wrong
+            self.writer.close()
+
+
+def mp4_complete(path: Path) -> bool:
+    """Whether an MP4's top-level boxes span the whole file and include the index (moov), which ffmpeg writes last:
+    a video whose writing failed, as on a full disk, has none or ends inside a box."""
+    size, offset, kinds = path.stat().st_size, 0, set()
+    with open(path, "rb") as f:
+        while offset < size:
+            f.seek(offset)
+            header = f.read(8)
+            box = int.from_bytes(header[:4], "big") if len(header) == 8 else 0
+            if box == 1:  # a 64-bit size follows the type
+                box = int.from_bytes(f.read(8), "big")
+            if box < 8:
+                return False
+            kinds.add(header[4:])
+            offset += box
+    return offset == size and b"moov" in kinds

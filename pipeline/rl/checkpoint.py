@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -41,19 +43,33 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint's plain data, loaded without running anything it holds; an InputError says what a file that is
+    not one of ours is instead."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"checkpoint '{path}' is a folder; pass a checkpoint file (.pt)")
     if not path.is_file():
         raise InputError(f"checkpoint '{path}' does not exist; run `pipeline train` first or pass --checkpoint")
+    if path.stat().st_size == 0:
+        raise InputError(f"checkpoint '{path}' is empty (0 bytes): a copy or a save that did not finish")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a foreign, corrupt or code-carrying file
-        reason = str(err).strip().splitlines()[-1][:200]
-        raise InputError(f"checkpoint '{path}' does not load with weights_only=True ({reason})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        with warnings.catch_warnings():  # torch warns about pickle protocols of foreign files
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:  # weights_only met something other than plain data
+        found = re.search(r"GLOBAL (\S+)|Unsupported operand \d+", str(err))
         raise InputError(
-            f"checkpoint '{path}' has format {data.get('format') if isinstance(data, dict) else None!r}; "
-            f"this version reads format {FORMAT}"
-        )
+            f"checkpoint '{path}' holds code or objects that our checkpoints never contain"
+            + (f" ({found[1] or found[0]})" if found else "")
+            + "; it was refused without running any of it"
+        ) from None
+    except Exception as err:  # a damaged or foreign file
+        reason = " ".join(f"{type(err).__name__}: {err}".split()).split(". ")[0][:160]
+        raise InputError(f"checkpoint '{path}' is damaged or not a torch checkpoint ({reason})") from None
+    if not isinstance(data, dict) or "format" not in data:
+        raise InputError(f"checkpoint '{path}' was not written by `pipeline train` (no format entry)")
+    if data["format"] != FORMAT:
+        raise InputError(f"checkpoint '{path}' has format {data['format']!r}; this version reads format {FORMAT}")
     return data
 
 

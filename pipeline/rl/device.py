@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from pipeline.config.errors import InputError
+
 
 def pick_device(name: str) -> torch.device:
     """`auto`: CUDA, then Apple MPS, then the CPU."""
@@ -23,3 +25,16 @@ def one_cpu_thread() -> None:
     threads wait for each other at every operation, and with two threads on a loaded 2-core machine one update
     took 3 s against 0.2 s on one thread."""
     torch.set_num_threads(1)
+
+
+def check_device(name: str) -> None:
+    """A named device must exist here: say so now, before a run clears earlier results, not deep inside torch."""
+    found = {
+        "cuda": torch.cuda.is_available(),
+        "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available(),
+    }
+    if not found.get(name, True):
+        build = f"torch {torch.__version__}" + (
+            " (a CPU-only build)" if name == "cuda" and not torch.version.cuda else ""
+        )
+        raise InputError(f"train.device = {name!r}: no {name.upper()} device is available to {build}; use auto or cpu")

@@ -3,9 +3,12 @@ DVCLive TSVs and, with prioritized replay, how the priorities and importance wei
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -13,6 +16,7 @@ from matplotlib.figure import Figure
 
 from pipeline.config.errors import InputError
 from pipeline.core.atomic import atomic_path
+from pipeline.core.outputs import check_output
 from pipeline.rl.exploration import schedule_curves
 from pipeline.train.log import snapshot_path
 
@@ -46,17 +50,34 @@ def read_metric(live_dir: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     path = Path(live_dir) / "plots" / "metrics" / f"{name}.tsv"
     if not path.is_file():
         return np.empty(0, np.int64), np.empty(0)
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t"))
     column = name.rsplit("/", 1)[-1]
-    return np.array([int(r["step"]) for r in rows], np.int64), np.array([float(r[column]) for r in rows])
+    with unreadable_reported(path), open(path, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+        return np.array([int(r["step"]) for r in rows], np.int64), np.array([float(r[column]) for r in rows])
+
+
+@contextlib.contextmanager
+def unreadable_reported(path: Path) -> Iterator[None]:
+    """A log file that is not what DVCLive or the trainer writes becomes one InputError naming it."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
+        raise InputError(f"training log '{path}' is damaged ({type(err).__name__}: {err})") from None
+
+
+def logged_anything(live_dir: Path) -> bool:
+    """Whether a training run logged to `live_dir`: any curve or replay snapshot."""
+    live_dir = Path(live_dir)
+    return any((live_dir / "plots" / "metrics").glob("**/*.tsv")) or any(
+        snapshot_path(live_dir, 0).parent.glob("step_*.npz")
+    )
 
 
 def read_snapshots(live_dir: Path) -> list[ReplaySnapshot]:
     """Every replay snapshot of the run, oldest first."""
     snapshots = []
     for path in sorted(snapshot_path(live_dir, 0).parent.glob("step_*.npz")):
-        with np.load(path) as data:
+        with unreadable_reported(path), np.load(path) as data:
             snapshots.append(
                 ReplaySnapshot(
                     int(path.stem[len("step_") :]), data["priorities"], float(data["beta"]), float(data["min_priority"])
@@ -159,8 +180,10 @@ def write_diagnostics(live_dir: Path, out: Path | None = None) -> Path:
     """Write the diagnostics figure of the run logged in `live_dir` as a PNG (default: `<live_dir>/diagnostics.png`)."""
     live_dir = Path(live_dir)
     if not live_dir.is_dir():
-        raise InputError(f"'{live_dir}' does not exist: pass the folder a training run logged to (models/training)")
+        found = "is a file" if live_dir.exists() else "does not exist"
+        raise InputError(f"'{live_dir}' {found}: pass the folder a training run logged to (models/training)")
     out = Path(out) if out is not None else live_dir / "diagnostics.png"
+    check_output(out, "diagnostics figure")
     fig = diagnostics_figure(live_dir)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")

@@ -33,6 +33,7 @@ from pipeline.rl.schedules import beta_at
 from pipeline.train.diagnostics import write_diagnostics
 from pipeline.train.evaluation import Best, Evaluator, Snapshot, eval_seeds, free_cores
 from pipeline.train.log import TrainingLog, training_progress
+from pipeline.train.preflight import check_can_train
 from pipeline.train.resume import RunState, clear, resumable_checkpoint, state_key
 from pipeline.train.snapshots import check_kept, publish, save_passed
 
@@ -436,6 +437,7 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     """
     console = console or Console(stderr=True)
     layout = TrainLayout(Path(out_dir))
+    check_can_train(params, layout)
     game_settings(params.env)  # an unknown game, mode or difficulty stops here, before a fresh start clears results
     check_replay_fits(params)
     state = RunState(layout.states / state_key(params))

@@ -8,13 +8,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline.config.params import params_to_dict
+from pipeline.config.params import closest_key, params_to_dict
 from stages.cli import app
 from tests.helpers import tiny_params
 
 # (changes to params.yaml, train flags, what the one-line error must say)
 BAD = {
-    "misspelled key": ({"train": {"batch_sise": 32}}, [], ["train.batch_sise", "did you mean 'batch_size'"]),
+    "misspelled key": ({"train": {"batch_sise": 32}}, [], ["train.batch_sise", "did you mean 'train.batch_size'"]),
     "misspelled section": ({"trian": {"steps": 10}}, [], ["'trian'", "did you mean 'train'"]),
     "wrong type": ({"train": {"steps": "many"}}, [], ["train.steps = 'many'", "an integer"]),
     "wrong type of bool": ({"train": {"clip_rewards": "sometimes"}}, [], ["train.clip_rewards", "true or false"]),
@@ -86,3 +86,19 @@ def test_bad_params_stop_train_with_one_line_and_exit_code_2(tmp_path, changes, 
     for word in words:
         assert word in lines[0]
     assert snapshot(out) == before
+
+
+@pytest.mark.parametrize(
+    "name, valid, meant",
+    [
+        ("learning_rate", ["lr", "learning_starts"], "lr"),  # initials before spelling
+        ("buffer_size", ["capacity", "batch_size"], "capacity"),  # a known synonym
+        ("eps", ["epsilon", "max_episode_steps"], "epsilon"),  # a key it begins
+        ("num_episodes", ["episodes", "epsilon"], "episodes"),  # a key whose words it has
+        ("n_steps", ["n_step", "steps"], "n_step"),  # a near-identical spelling first
+        ("epsilon_decay_step", ["epsilon_decay", "epsilon_decay_steps"], "epsilon_decay_steps"),
+        ("zzz", ["lr", "gamma"], None),
+    ],
+)
+def test_closest_key_finds_what_was_meant(name, valid, meant):
+    assert closest_key(name, valid) == meant

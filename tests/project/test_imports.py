@@ -28,13 +28,17 @@ LAYERS = (
 )
 LAYER_OF = {name: i for i, names in enumerate(LAYERS) for name in names}
 # read and check the inputs, whose every value comes from params.yaml (which DVC tracks key by key) or the command
-# line: editing them (a help text, a clearer error) changes no result, so they need not rerun the pipeline
+# line, or check and report on the outputs and the machine before and after a run: editing them (a help text, a
+# clearer error) changes no result, so they need not rerun the pipeline
 INTERFACE = {
     "pipeline/__init__.py",
     "pipeline/config/params.py",
     "pipeline/config/errors.py",
     "pipeline/config/layout.py",
     "pipeline/config/spec.py",
+    "pipeline/core/faults.py",
+    "pipeline/core/outputs.py",
+    "pipeline/train/preflight.py",
     "stages/common.py",
 }
 
