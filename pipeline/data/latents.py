@@ -36,17 +36,18 @@ def project(path: Path, max_points: int = 5000, seed: int = 0) -> Projection:
     """PCA of up to `max_points` rows (a uniform sample, fixed by `seed`) of the rows a network played from."""
     if max_points < 2:
         raise InputError(f"--max-points {max_points}: must be an integer >= 2")
-    with open_gameplay(path) as f, damage_reported(path):
+    with open_gameplay(path) as f:
         if "features" not in f:
             raise InputError(f"'{path}' has no agent features: record it with record.agent_outputs: true")
-        table = read_episodes(f)
-        owner = np.repeat(np.arange(len(table)), table["length"] + 1)
-        played = (f["actions"][:] >= 0) & (table["agent"][owner] == "trained")
-        rows = sample_rows(np.flatnonzero(played), max_points, seed)
-        features = np.concatenate(
-            [f["features"][start : start + BLOCK][rows[(rows >= start) & (rows < start + BLOCK)] - start]
-             for start in range(0, len(owner), BLOCK)]
-        ).astype(np.float64)  # fmt: skip
+        with damage_reported(path):
+            table = read_episodes(f)
+            owner = np.repeat(np.arange(len(table)), table["length"] + 1)
+            played = (f["actions"][:] >= 0) & (table["agent"][owner] == "trained")
+            rows = sample_rows(np.flatnonzero(played), max_points, seed)
+            features = np.concatenate(
+                [f["features"][start : start + BLOCK][rows[(rows >= start) & (rows < start + BLOCK)] - start]
+                 for start in range(0, len(owner), BLOCK)]
+            ).astype(np.float64)  # fmt: skip
     if len(rows) < 2:
         raise InputError(f"'{path}': fewer than 2 rows were played by a network; nothing to project")
     centred = features - features.mean(axis=0)

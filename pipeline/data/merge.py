@@ -164,6 +164,10 @@ def merge(shards: list[Path], out: Path, append: bool = False, console: Console 
     out = Path(out)
     if not shards:
         raise InputError("merge: name at least one shard")
+    named = [Path(p).resolve() for p in shards]
+    twice = next((p for p, r in zip(shards, named) if named.count(r) > 1), None)
+    if twice is not None:
+        raise InputError(f"shard '{twice}' is named twice; name each shard once")
     check_output(out, "merged dataset")
     check_output(card_beside(out), "dataset card")
     if append and not out.is_file():

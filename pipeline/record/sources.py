@@ -32,6 +32,16 @@ def load_players(
     for source, entry in zip(sources, entries):
         path = checkpoint_of(source, models)
         if path is not None and entry.episodes:
+            if not path.exists():
+                made_by = "a training run" if source.policy in ("best", "final", "snapshot") else "policy"
+                raise InputError(
+                    f"source '{entry.name}': checkpoint '{path}' does not exist"
+                    + (
+                        "; run `pipeline train` first, or name the run's folder with --models-dir"
+                        if made_by == "a training run"
+                        else f"; record.sources policy {source.policy!r} must name a .pt file"
+                    )
+                )
             try:
                 policy = load_policy(path)
                 check_env_matches(policy, env)
