@@ -21,7 +21,7 @@ ensure_env() {
         .venv/bin/python -m pip install --quiet --upgrade pip
         # shellcheck disable=SC2086
         .venv/bin/python -m pip install --quiet $TORCH_SPEC
-        .venv/bin/python -m pip install --quiet -e ".[test,zstd,minari]"  # the extras too, so their tests run
+        .venv/bin/python -m pip install --quiet -e ".[test,zstd,minari,ray]"  # the extras too, so their tests run
         rm -f .venv/.installed-*
         touch "$stamp"
     fi

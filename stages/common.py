@@ -29,6 +29,19 @@ from pipeline.core.signals import Interrupted
 
 console = Console(stderr=True)
 PARAMS_FILE = Path("params.yaml")
+# where evaluate and record play their episodes: a flag, not a param, as it changes no result
+BACKEND = typer.Option(
+    "local",
+    "--backend",
+    help="where episodes are played: local (env.num_envs worker processes here) or ray (a Ray cluster, one episode "
+    "per CPU at a time; pip install '.[ray]'); the results are the same",
+)
+RAY_ADDRESS = typer.Option(
+    None,
+    "--ray-address",
+    help="with --backend ray: the cluster to join ('auto' on a node of a cluster started with `ray start`, or "
+    "ray://HEAD:10001); default: start a local Ray",
+)
 
 
 def chosen_model(checkpoint: Path | None, model: str) -> tuple[Path, str]:

@@ -10,7 +10,8 @@ import typer
 from pipeline.config.layout import EvalLayout
 from pipeline.config.params import Params
 from pipeline.evaluate.run import evaluate
-from stages.common import chosen_model, console, with_params, writing
+from pipeline.play.backends import Backend
+from stages.common import BACKEND, RAY_ADDRESS, chosen_model, console, with_params, writing
 
 DEFAULT = EvalLayout()
 
@@ -26,8 +27,12 @@ def evaluate_command(
         DEFAULT.episodes, "--episodes-csv", help="per-episode returns and lengths of both agents (DVC plots)"
     ),
     plot: Path = typer.Option(DEFAULT.plot, "--plot", help="both agents' score distributions"),
+    backend: str = BACKEND,
+    ray_address: Optional[str] = RAY_ADDRESS,
 ) -> None:
     """Play evaluate.episodes episodes with the trained agent and the random agent on the same seeds; report scores."""
     path, model = chosen_model(checkpoint, params.evaluate.model)
+    where = Backend(backend, ray_address)  # a bad flag is refused before the output folders are held
+    layout = EvalLayout(metrics, episodes_csv, plot)
     with writing(metrics.parent, episodes_csv.parent, plot.parent):
-        evaluate(params, path, EvalLayout(metrics, episodes_csv, plot), console=console, model=model)
+        evaluate(params, path, layout, console=console, model=model, backend=where)

@@ -10,8 +10,9 @@ import typer
 
 from pipeline.config.layout import RecordLayout, TrainLayout
 from pipeline.config.params import Params
+from pipeline.play.backends import Backend
 from pipeline.record.run import record
-from stages.common import console, with_params, writing
+from stages.common import BACKEND, RAY_ADDRESS, console, with_params, writing
 
 
 @with_params("env", "record")
@@ -42,9 +43,12 @@ def record_command(
         help="quality and diversity metrics, JSON (default: metrics/dataset.json beside the --out-dir folder for a "
         "whole recording, none for a shard)",
     ),
+    backend: str = BACKEND,
+    ray_address: Optional[str] = RAY_ADDRESS,
 ) -> None:
     """Record gameplay: the sources of record.sources play their episodes, or without them record.percent_random %
     of the episodes are played by a random agent and the rest by the trained agent."""
+    where = Backend(backend, ray_address)  # a bad flag is refused before the output folder is held
     whole = first_episode == 0 and shard_episodes is None
     metrics = metrics or (RecordLayout(out_dir).metrics if whole else None)
     with writing(out_dir, *([metrics.parent] if metrics is not None else [])):
@@ -58,4 +62,5 @@ def record_command(
             first_episode=first_episode,
             shard_episodes=shard_episodes,
             metrics=metrics,
+            backend=where,
         )

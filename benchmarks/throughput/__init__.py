@@ -1,47 +1,54 @@
-"""Throughput benchmark: agent steps/s while learning, gradient updates/s and recorded frames/s of this pipeline,
-beside the emulator's physical limit and a reference DQN loop of the usual kind, all measured in one process on
-one machine and printed as one table with an "x reference" column.
+"""Throughput benchmark: learning-phase agent steps/s of our Trainer beside a CleanRL-style reference loop and
+Stable-Baselines3's DQN, taking turns on one machine, quiet and under a synthetic load, with the machine's NN-bound
+limit measured in the same run.
 
-    python -m benchmarks.throughput                          # Breakout, num_envs 1,4,8,16, ~20 s per config
-    python -m benchmarks.throughput --num-envs 1,8 --seconds 10 --skip-record
-    python -m benchmarks.throughput --device cuda --json throughput.json   # the table as JSON too
+    python -m benchmarks.throughput                            # Breakout, 6 rounds of 5 s windows: ~20 min on 2 cores
+    python -m benchmarks.throughput --seconds 3 --rounds 2     # a quicker look
+    python -m benchmarks.throughput --json throughput.json     # the tables as JSON too
+    python -m benchmarks.throughput.breakdown --replay per     # where an agent step of ours goes (cProfile)
 
-Every rate is a count divided by the wall-clock seconds of the window it was counted in. What each row measures:
+The programs, all on the same settings (frame stack 4, the Nature network, a 100,000-transition replay, batch 32,
+learning from step 5,000, an update every 4 agent steps, exploration held at epsilon 0.01 so that each runs its
+network on every step, one environment unless num_envs says more):
 
-- Physical limit: ale_py.ALEInterface on the game's ROM (ale_py.roms.get_rom_path), frame skip 1, no sticky actions,
-  uniformly random actions from the minimal set, act() in a loop on one core for a quarter of --seconds (at least 2 s),
-  reset_game() at game over (ALE counts no frames for a reset, and neither does this; its time is counted). The
-  "x os.cpu_count()" rows multiply by the core count: an extrapolation, not a measurement. Agent steps/s are frames/s
-  divided by env.frameskip (4).
-- Reference training: ReferenceDQN below, a single-environment loop in the style of CleanRL's dqn_atari.py: gym.make
-  ALE/<Game>-v5 with gymnasium's AtariPreprocessing (noop_max 30, frame skip 4, 84x84 grayscale) and
-  FrameStackObservation(k) (k = --frame-stack, as ours); a NumPy replay of stacked observations and next observations,
-  sampled uniformly; epsilon-greedy with one forward pass per step; every 4 agent steps one Double DQN update (Huber
-  loss, gradient-norm clipping, Adam, batch 32), the batch copied to the device with torch.as_tensor; a target network.
-  It is given the benefit of the doubt where such scripts differ (acting under no_grad, uint8 batches converted on the
-  device), but uses torch's default threads as they do (ours acts with one intra-op thread on the CPU). Its rate is
-  agent steps counted over --seconds of learning after --warmup steps of filling.
-- Ours, training: train() with the library's default TrainParams and EnvParams (PER, frame_stack 8, batch 32,
-  train_frequency 4, ...) except the game, frame_stack, device, num_envs, and steps, learning_starts, capacity,
-  checkpoint_interval and log_interval scaled down. The rate is read from the run's own DVCLive log
-  (<out>/training/plots/metrics/train/steps_per_second.tsv, one row per log_interval window): the windows that start
-  at or after learning_starts, leaving out those holding a PER snapshot with its diagnostics redraw (train() makes ten
-  per run whatever its length, so a run scaled down to seconds would overweight them; the snapshot files name their
-  steps), give steps / seconds = sum(window steps) / sum(window steps / window rate). Process start, environment
-  start-up, the fill and the final checkpoint and figure are outside every kept window. Each config runs twice: a
-  short pilot (uniform replay, so no snapshots) only to learn its rate, then the measured run, with PER as the
-  defaults say, sized to about --seconds of learning in about 40 windows (at least 16 steps and 20 windows each).
-- Updates/s: the gradient step alone, sampling included, for a quarter of --seconds (at least 2 s) after 3 untimed
-  updates: the reference's update on its buffer (as its training run left it), against our replay.sample +
-  learner.learn + replay.update_priorities (make_learner, and make_replay built as train() builds it on this device,
-  filled with 10,000 random frames through its public API). Same batch size and device.
-- Recording: record() (HDF5 + MP4 with overlays, default RecordParams but for episodes = max(4, largest num_envs) and
-  max_episode_steps = max(25, 5 x --seconds)) with the checkpoint of the first training run, at num_envs 1 and the
-  largest asked for, against a reference recorder:
-  one environment playing the same checkpoint batch-1 (the same share of random episodes), each frame written as a PNG
-  with cv2.imwrite and appended to an MP4 with imageio. Frames/s = rows recorded / wall seconds of the whole call.
+- reference: ReferenceDQN (reference.py), a single-environment loop in the style of CleanRL's dqn_atari.py:
+  gym.make with gymnasium's AtariPreprocessing and FrameStackObservation, a NumPy replay of stacked observations
+  and next observations sampled uniformly, one forward pass per step, a Double DQN update (Huber loss, gradient
+  clipping, Adam) on a batch copied with torch.as_tensor, a target network.
+- sb3 (when installed: pip install -e '.[bench]'): stable_baselines3.DQN with CnnPolicy on make_atari_env and
+  VecFrameStack, configured to the settings above (sb3.py). It is vanilla DQN, one forward pass per update fewer
+  than the Double DQN of the other two.
+- ours: the Trainer that `pipeline train` runs (its vector env, replay, evaluator process and DVCLive log), with
+  uniform and prioritized replay at each --num-envs.
 
-On the CPU, torch's intra-op threads are left at torch's default unless --threads sets them (for all rows). Timings
-taken while other work runs on the machine are noisy (batch-1 forward passes with several OpenMP threads suffer most);
-compare rows of one run, not runs of different days.
+Both peers run twice, at torch's default intra-op threads and at one thread; ours runs on one thread whatever it is
+started with (pipeline.rl.device.one_cpu_thread), so it runs once per load.
+
+How a rate is taken (workers.py). Every program runs in its own process, started at once, and fills its replay to
+learning_starts untimed. Its loop calls a gate at step boundaries where its learning is even: the reference after
+every 4th step, SB3 from a callback at every 4th step, ours from its log, which the Trainer writes after a step's
+updates (every 32 agent steps here). Past the fill the gate blocks; the benchmark then gives each program in turn a
+window of --seconds: the gate lets the loop run to the first boundary past the deadline and reports the agent steps
+and the exact seconds between the two boundaries. So a window holds whole update periods of the learning phase and
+nothing else, and a program waiting for its turn uses no CPU.
+
+Interleaving (schedule.py). --rounds rounds; in each, a quiet block and a block under load (--load-processes busy
+Python processes, started before the block and killed after it; the two blocks' order alternates by round), and in
+each block one window per program, in an order rotated by round. A program's rate under a load is its windows pooled:
+their steps over their seconds. "x faster peer" divides by the fastest peer (either peer at either thread setting)
+under the same load.
+
+The NN-bound limit (limits.py): 1 / (env step + forward pass at batch 1 + update / 4), the time an agent step
+cannot do without: make_env stepping random actions, our network at batch 1, and DQNAgent.update on a fixed batch of
+32 (Double DQN, no sampling). A worker of its own runs cycles of 4 env steps, 4 forward passes and an update, timing
+each call, for --seconds in every quiet block, taking its turn among the programs; one such worker runs on one thread,
+one at torch's default, and the higher of their two limits is the one ours is compared with. The physical limit is
+the bare emulator (ale_py.ALEInterface, frame skip 1, random actions) on one core.
+
+--record adds the recording rows: our record() (HDF5 + MP4 with overlays) at num_envs 1 and the largest --num-envs
+against a reference recorder (one env, a PNG per frame with cv2.imwrite and an MP4 with imageio), each over a whole
+call, with an untrained network's checkpoint.
+
+Timings taken while other work runs on the machine measure that contention too: compare the rows of one run, whose
+interleaving gives every program the same share of it, not runs of different days.
 """

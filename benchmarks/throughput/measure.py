@@ -1,14 +1,30 @@
-"""Measuring rates: timed windows with the device drained at both ends, and the rows of the table."""
+"""What measures share: the settings every program is configured to, draining the device before a clock is read,
+and the rows of the tables."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 SCREEN = 84
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every program compared is configured to (the issue's side-by-side settings); `device` as TrainParams
+    takes it. Exploration is held at a small `epsilon`, as in most of a run, so every program runs its network on
+    every step (one that explores uniformly at random skips it)."""
+
+    game: str
+    device: str = "cpu"
+    seed: int = 0
+    frame_stack: int = 4
+    capacity: int = 100_000
+    batch_size: int = 32
+    learning_starts: int = 5_000
+    train_frequency: int = 4
+    epsilon: float = 0.01
 
 
 @dataclass
@@ -34,19 +50,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
-
-
-def timed_rate(call: Callable[[], object], seconds: float, device: torch.device, warmup: int = 3) -> tuple[int, float]:
-    """(calls, seconds): `call` looped for `seconds` after `warmup` untimed calls, the device drained at both ends."""
-    for _ in range(warmup):
-        call()
-    synchronize(device)
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        call()
-        count += 1
-    synchronize(device)
-    return count, time.perf_counter() - start
 
 
 @dataclass

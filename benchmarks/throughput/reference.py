@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +16,10 @@ import torch.nn.functional as F
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 from torch import nn
 
-from benchmarks.throughput.measure import SCREEN, RecordRate, synchronize
+from benchmarks.throughput.measure import SCREEN, RecordRate, Setup
 from pipeline.envs.atari import env_id
 from pipeline.play.policies import load_policy
+from pipeline.rl.device import pick_device
 
 
 def reference_env(game: str, frame_stack: int, seed: int) -> gym.Env:
@@ -167,23 +169,25 @@ class ReferenceDQN:
         self.env.close()
 
 
-@dataclass
-class LoopRate:
-    steps: int
-    updates: int
-    seconds: float
-
-
-def run_reference(ref: ReferenceDQN, seconds: float) -> LoopRate:
-    """Fill to learning_starts untimed, then count agent steps and updates for `seconds` of learning."""
-    while ref.global_step < ref.learning_starts:
-        ref.step()
-    synchronize(ref.device)
-    steps, updates, start = ref.global_step, ref.updates, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        ref.step()
-    synchronize(ref.device)
-    return LoopRate(ref.global_step - steps, ref.updates - updates, time.perf_counter() - start)
+def train_reference(s: Setup, gate: Callable[[int], None]) -> None:
+    """The reference loop on the settings `s`, calling `gate` with the agent step after each update period."""
+    ref = ReferenceDQN(
+        s.game,
+        s.frame_stack,
+        pick_device(s.device),
+        s.capacity,
+        s.learning_starts,
+        s.seed,
+        batch_size=s.batch_size,
+        train_frequency=s.train_frequency,
+    )
+    try:
+        while True:
+            ref.step()
+            if ref.global_step % ref.train_frequency == 0:
+                gate(ref.global_step)
+    finally:
+        ref.close()
 
 
 def reference_record(

@@ -1,8 +1,9 @@
-"""The table: the machine it ran on, and one row per measure with its ratio to the reference."""
+"""The tables: the machine they ran on, the programs' learning rates side by side, and one row per other measure."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import platform
 
@@ -12,6 +13,8 @@ import torch
 from rich.table import Table
 
 from benchmarks.throughput.measure import Row
+from benchmarks.throughput.programs import TITLES
+from benchmarks.throughput.schedule import LOADED, QUIET, Result, faster_peer
 
 
 def machine(device: torch.device) -> dict[str, str | int]:
@@ -32,7 +35,16 @@ def machine(device: torch.device) -> dict[str, str | int]:
         "torch": torch.__version__,
         "ale_py": ale_py.__version__,
         "gymnasium": gym.__version__,
+        "sb3": sb3_version(),
+        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
+
+
+def sb3_version() -> str:
+    try:
+        return importlib.metadata.version("stable-baselines3")
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed (pip install -e .[bench])"
 
 
 def fmt(value: float) -> str:
@@ -66,3 +78,53 @@ def table(rows: list[Row], title: str) -> Table:
         )
         section = row.section
     return out
+
+
+def training_table(results: list[Result], limit: float | None, title: str) -> Table:
+    """One row per program and load, with its ratio to the faster peer under that load and, quiet, its share of the
+    NN-bound limit."""
+    out = Table(title=title)
+    for name in (
+        "load",
+        "program",
+        "torch threads",
+        "replay",
+        "envs",
+        "agent steps/s",
+        "windows (min-max)",
+        "x faster peer",
+        "of NN-bound limit",
+    ):
+        out.add_column(name, justify="left" if name in ("load", "program", "replay") else "right")
+    for load in (QUIET, LOADED):
+        mine = [r for r in results if r.load == load]
+        best = faster_peer(results, load)
+        for i, r in enumerate(mine):
+            p = r.program
+            out.add_row(
+                load if i == 0 else "",
+                TITLES[p.kind],
+                p.threads_label,
+                p.replay if not p.peer else "uniform",
+                str(p.num_envs),
+                fmt(r.rate),
+                f"{len(r.window_rates)} ({fmt(min(r.window_rates))}-{fmt(max(r.window_rates))})",
+                f"{r.rate / best.rate:.2f}x" if best else "-",
+                f"{r.rate / limit:.0%}" if limit and load == QUIET and not p.peer else "",
+            )
+        out.add_section()
+    return out
+
+
+def verdict(results: list[Result], limit: float) -> list[str]:
+    """The issue's bar, checked on this run: ours >= 1.0x the faster peer in every row, >= 80% of the limit quiet."""
+    lines = []
+    for r in results:
+        if r.program.peer:
+            continue
+        best = faster_peer(results, r.load)
+        if best and r.rate < best.rate:
+            lines.append(f"below the faster peer: {r.program.label}, {r.load}: {r.rate / best.rate:.2f}x")
+        if r.load == QUIET and r.rate < 0.8 * limit:
+            lines.append(f"below 80% of the NN-bound limit: {r.program.label}: {r.rate / limit:.0%}")
+    return lines or ["ours meets the bar in every row: >= 1.0x the faster peer, >= 80% of the NN-bound limit quiet"]

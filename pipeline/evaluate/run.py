@@ -33,9 +33,9 @@ from pipeline.evaluate.report import (
     write_metrics,
 )
 from pipeline.evaluate.scores import human_normalised
+from pipeline.play.backends import Backend, Players, play_on
 from pipeline.play.episode import play_episode
 from pipeline.play.policies import RandomPolicy, check_env_matches, load_policy
-from pipeline.play.pool import play_episodes
 
 AGENTS = ("trained", "random")
 
@@ -91,9 +91,17 @@ class AgentBars:
         self.progress.update(self._task(result.agent), advance=1, last=f"{result.score:g}")
 
 
-def play_agents(params: Params, checkpoint: Path, console: Console) -> list[EpisodeResult]:
+def build_player(params: Params, inputs: dict[str, Path], outputs: dict[str, Path]) -> EvaluationPlayer:
+    """The player wherever it runs (pipeline.play.backends.Players): its checkpoint by name; it writes no files."""
+    return EvaluationPlayer(params, inputs["checkpoint"])
+
+
+def play_agents(
+    params: Params, checkpoint: Path, console: Console, backend: Backend = Backend()
+) -> list[EpisodeResult]:
     """evaluate.episodes episodes by the trained agent (at evaluate.epsilon), then by the random agent, same seeds,
-    env.num_envs at once; the results come in that order whatever env.num_envs is."""
+    env.num_envs at once (or on the Ray cluster `backend` names); the results come in that order whatever plays
+    them."""
     results: list[EpisodeResult] = []
     with evaluation_progress(console) as progress:
         bars = AgentBars(progress, params.evaluate.episodes)
@@ -102,13 +110,8 @@ def play_agents(params: Params, checkpoint: Path, console: Console) -> list[Epis
             results.append(result)
             bars.finished(result)
 
-        play_episodes(
-            partial(EvaluationPlayer, params, checkpoint),
-            len(AGENTS) * params.evaluate.episodes,
-            params.env.num_envs,
-            bars.played,
-            finished,
-        )
+        players = Players(partial(build_player, params), {"checkpoint": checkpoint}, {})
+        play_on(backend, players, len(AGENTS) * params.evaluate.episodes, params.env.num_envs, bars.played, finished)
     return results
 
 
@@ -136,16 +139,21 @@ def summarise(results: list[EpisodeResult], game: str) -> dict[str, dict[str, fl
 
 
 def evaluate(
-    params: Params, checkpoint: Path, outputs: EvalLayout, console: Console | None = None, model: str | None = None
+    params: Params,
+    checkpoint: Path,
+    outputs: EvalLayout,
+    console: Console | None = None,
+    model: str | None = None,
+    backend: Backend = Backend(),
 ) -> dict:
-    """Play, summarise, write the metrics JSON, the per-episode CSV and the score plot; return the metrics.
-    `model` names the checkpoint in the metrics (evaluate.model by default)."""
+    """Play (on `backend`), summarise, write the metrics JSON, the per-episode CSV and the score plot; return the
+    metrics. `model` names the checkpoint in the metrics (evaluate.model by default)."""
     console = console or Console(stderr=True)
     for path, what in ((outputs.metrics, "metrics file"), (outputs.episodes, "episodes table"), (outputs.plot, "plot")):
         check_output(path, what)  # before the episodes are played, not after
     policy = load_policy(checkpoint)
     check_env_matches(policy, params.env)
-    results = play_agents(params, checkpoint, console)
+    results = play_agents(params, checkpoint, console, backend)
     metrics = {
         "game": params.env.game,
         "episodes": params.evaluate.episodes,

@@ -19,10 +19,13 @@ from rich.text import Text
 
 from pipeline.config.params import Params
 from pipeline.data.sources import SourceEntry
+from pipeline.play.backends import Backend
 from pipeline.record.plan import PlannedEpisode
 
 
-def announce(console: Console, params: Params, entries: list[SourceEntry], ids: range) -> None:
+def announce(
+    console: Console, params: Params, entries: list[SourceEntry], ids: range, backend: Backend = Backend()
+) -> None:
     """Who plays what, before anything is played: a line for the simple case's rounding, then a table of sources."""
     r = params.record
     if not r.sources:
@@ -35,8 +38,9 @@ def announce(console: Console, params: Params, entries: list[SourceEntry], ids: 
             soft_wrap=True,
         )
     shard = f"; this run plays ids {ids.start} .. {ids.stop - 1}" if len(ids) < r.episodes else ""
+    where = "played on Ray" if backend.kind == "ray" else f"{min(params.env.num_envs, len(ids))} played at once"
     table = Table(
-        title=f"Sources of the {r.episodes} episodes{shard}; {min(params.env.num_envs, len(ids))} played at once",
+        title=f"Sources of the {r.episodes} episodes{shard}; {where}",
         title_justify="left",
     )
     for column in ("source", "policy", "checkpoint step", "exploration", "episodes", "ids"):

@@ -12,6 +12,7 @@ temporary names and renamed into place only when every episode is done.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass
 from functools import partial
@@ -37,10 +38,10 @@ from pipeline.data.splits import load_split_index
 from pipeline.data.writer import GameplayWriter
 from pipeline.envs.atari import action_meanings, env_id, game_action_meanings, make_env
 from pipeline.envs.recipe import env_recipe
+from pipeline.play.backends import Backend, Players, play_on
 from pipeline.play.decisions import Exploration
 from pipeline.play.episode import play_rows
 from pipeline.play.policies import RandomPolicy, load_policy
-from pipeline.play.pool import play_episodes
 from pipeline.record.plan import PlannedEpisode, episode_range, plan_sources, planned_episodes, sources_of
 from pipeline.record.png import PngEpisode
 from pipeline.record.progress import RecordProgress, announce
@@ -226,6 +227,32 @@ def split_of(layout: RecordLayout, dataset: Path) -> dict | None:
         return None
 
 
+def checkpoint_inputs(players: dict[str, Player], episodes: list[PlannedEpisode]) -> dict[str, Path]:
+    """The checkpoints the planned episodes play, each once, by an input name (pipeline.play.backends.Players): a
+    Ray worker gets a copy of every one of them, and of no other."""
+    paths = {players[e.source].checkpoint for e in episodes} - {None}
+    return {f"checkpoint_{i}": path for i, path in enumerate(sorted(paths))}
+
+
+def build_recorder(
+    params: Params,
+    episodes: list[PlannedEpisode],
+    players: dict[str, Player],
+    outputs: tuple[int, int] | None,
+    inputs: dict[str, Path],
+    folders: dict[str, Path],
+) -> EpisodeRecorder:
+    """The recorder wherever it runs (pipeline.play.backends.Players): the checkpoints by their input names
+    (checkpoint_inputs, here or a worker's copies) and its folders by name."""
+    here = {path: inputs[name] for name, path in checkpoint_inputs(players, episodes).items()}
+    players = {
+        name: dataclasses.replace(player, checkpoint=here.get(player.checkpoint, player.checkpoint))
+        for name, player in players.items()
+    }
+    where = EpisodeFolders(folders["videos"], folders.get("frames"), folders["shards"])
+    return EpisodeRecorder(params, episodes, players, where, outputs)
+
+
 def record(
     params: Params,
     checkpoint: Path | None,
@@ -237,10 +264,12 @@ def record(
     first_episode: int = 0,
     shard_episodes: int | None = None,
     metrics: Path | None = None,
+    backend: Backend = Backend(),
 ) -> RecordLayout:
     """Play the recording's episodes (ids first_episode .. first_episode + shard_episodes - 1: all of them by
-    default), env.num_envs at once, and write gameplay.h5, DATASET.md, videos/ and (with record.png or
-    record.png_observations) frames/ under out_dir, and the dataset's metrics to `metrics` where given.
+    default), env.num_envs at once (or on the Ray cluster `backend` names), and write gameplay.h5, DATASET.md,
+    videos/ and (with record.png or record.png_observations) frames/ under out_dir, and the dataset's metrics to
+    `metrics` where given.
 
     Without record.sources, the trained episodes play `checkpoint` (default: `models`' best.pt or dqn.pt, as
     record.model says), named `model` (record.model by default); with sources, each names its own checkpoint (best,
@@ -270,7 +299,7 @@ def record(
     outputs = output_sizes(policies, len(meanings)) if r.agent_outputs else None
     entries = [player.entry for player in players.values()]
     episodes = planned_episodes(entries, params.seed, ids)
-    announce(console, params, entries, ids)
+    announce(console, params, entries, ids, backend)
     if r.agent_outputs and outputs is None:
         console.print("record.agent_outputs: no source plays with a network, so there are none to record")
 
@@ -308,16 +337,12 @@ def record(
             shard.unlink()
             progress.finished(j, entry)
 
-        play_episodes(
-            partial(
-                EpisodeRecorder, params, episodes, players, EpisodeFolders(tmp_videos, tmp_frames, shards), outputs
-            ),
-            len(episodes),
-            params.env.num_envs,
-            progress.played,
-            append,
-            check,
+        players_anywhere = Players(
+            partial(build_recorder, params, episodes, players, outputs),
+            checkpoint_inputs(players, episodes),
+            {"videos": tmp_videos, "shards": shards, **({"frames": tmp_frames} if tmp_frames is not None else {})},
         )
+        play_on(backend, players_anywhere, len(episodes), params.env.num_envs, progress.played, append, check)
         dataset.close()
         measured = dataset_metrics(tmp_dataset, progress=(progress.bars, "measuring diversity"))
         if tmp_metrics is not None:

@@ -3,14 +3,23 @@ training log, on real ALE games and a real (tiny) train() run."""
 
 from __future__ import annotations
 
+import math
+import multiprocessing
+import time
+
 import numpy as np
 import pytest
 import torch
 
-from benchmarks.throughput.limits import ale_interface, emulate
-from benchmarks.throughput.ours import build_replay, fill_replay, learning_rate, our_params, plan_run, train_and_measure
-from benchmarks.throughput.reference import ReferenceDQN, ReferenceReplay, reference_env, run_reference
-from pipeline.config.params import TrainParams
+from benchmarks.throughput.limits import NNBound, NNParts, ale_interface, emulate
+from benchmarks.throughput.load import busy_load
+from benchmarks.throughput.measure import Setup
+from benchmarks.throughput.ours import our_params
+from benchmarks.throughput.programs import OURS, REFERENCE, SB3, Program, run_program
+from benchmarks.throughput.reference import ReferenceDQN, ReferenceReplay, reference_env
+from benchmarks.throughput.report import verdict
+from benchmarks.throughput.schedule import LOADED, QUIET, Samples, faster_peer, pooled
+from benchmarks.throughput.workers import READY, WINDOW, Gate, Stopped, Window, Worker
 
 
 @pytest.fixture(autouse=True)
@@ -65,58 +74,109 @@ def test_reference_replay_returns_the_stacks_the_env_produced():
 @pytest.mark.slow
 def test_reference_loop_learns_once_every_four_agent_steps_after_the_fill():
     ref = ReferenceDQN("Breakout", frame_stack=4, device=torch.device("cpu"), capacity=200, learning_starts=48)
-    loop = run_reference(ref, seconds=0.5)
-    assert ref.global_step == 48 + loop.steps and loop.steps > 0
-    assert ref.updates == loop.updates == loop.steps // 4  # none during the fill, then one per 4 steps
-
+    for _ in range(48):
+        ref.step()
+    assert ref.updates == 0  # none during the fill
     online = [p.detach().clone() for p in ref.q_network.parameters()]
     target = [p.detach().clone() for p in ref.target_network.parameters()]
-    updates = ref.updates
     for _ in range(40):
         ref.step()
-    assert ref.updates - updates == 10
+    assert ref.updates == 10
     assert any(not torch.equal(a, b) for a, b in zip(online, ref.q_network.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(target, ref.target_network.parameters()))  # synced every 8,000 only
     assert torch.isfinite(ref.update())
     ref.close()
 
 
-def test_learning_rate_counts_learning_windows_without_snapshot_work():
-    windows = [(100, 50.0), (200, 20.0), (300, 10.0), (400, 40.0), (500, 25.0)]
-    # (0, 100] is the fill; the snapshot at 200 runs after the log at 200, in (200, 300]; the one at 500 after the end
-    measured = learning_rate(windows, learning_starts=100, snapshots=[200, 500])
-    assert (measured.kept, measured.dropped, measured.steps) == (3, 1, 300)
-    assert measured.rate == pytest.approx(300 / (100 / 20 + 100 / 40 + 100 / 25))
+def test_a_gate_waits_after_the_fill_and_reports_whole_windows():
+    parent, child = multiprocessing.Pipe()
+    gate = Gate(child, learning_starts=8)
+    parent.send(60.0)  # the first window: a minute
+    parent.send(0.0)  # the second: over at its first boundary
+    parent.send(None)  # then close
+    gate(4)
+    assert not parent.poll()  # filling: no message, no wait
+    gate(8)
+    assert parent.recv() == (READY,)
+    gate(12)
+    assert not parent.poll()  # inside the minute
+    time.sleep(0.01)
+    gate(16)  # still inside the minute: the window goes on
+    assert not parent.poll()
+    gate.deadline = time.perf_counter()  # as if the minute were over
+    gate(20)
+    kind, steps, seconds = parent.recv()
+    assert (kind, steps) == (WINDOW, 12) and seconds >= 0.01  # steps 8 -> 20, the time between those boundaries
+    with pytest.raises(Stopped):
+        gate(24)  # the 0 s window is over at once; the parent then closes
+    assert parent.recv()[:2] == (WINDOW, 4)
 
 
-@pytest.mark.parametrize(
-    "rate, seconds, warmup, unit", [(150.0, 20.0, 1_000, 4), (3_000.0, 20.0, 1_000, 16), (2.0, 1.0, 50, 8)]
-)
-def test_planned_runs_put_the_fill_and_the_snapshots_on_window_boundaries(rate, seconds, warmup, unit):
-    plan = plan_run(rate, seconds, warmup, unit, windows=40)
-    assert plan.log_interval % unit == 0
-    assert plan.learning_starts >= warmup and plan.learning_starts % plan.log_interval == 0
-    assert plan.steps - plan.learning_starts >= rate * seconds
-    assert (plan.steps // 10) % plan.log_interval == 0  # train() snapshots every steps // 10
-    assert plan.steps // plan.log_interval >= 20  # so a snapshot lands in every other window at most
+def test_pooled_rates_ratios_and_the_bar():
+    ref, sb3 = Program(REFERENCE, 1), Program(SB3, None)
+    ours = Program(OURS, 1, "per", 2)
+    samples = Samples()
+    samples.windows[(QUIET, ref)] += [Window(100, 2.0), Window(300, 4.0)]  # 400 / 6 s
+    samples.windows[(QUIET, sb3)] += [Window(50, 2.0)]
+    samples.windows[(QUIET, ours)] += [Window(140, 2.0)]
+    samples.windows[(LOADED, ref)] += [Window(20, 2.0)]
+    samples.windows[(LOADED, ours)] += [Window(30, 2.0)]
+    results = pooled(samples)
+    rates = {(r.load, r.program): r.rate for r in results}
+    assert rates[(QUIET, ref)] == pytest.approx(400 / 6)
+    assert faster_peer(results, QUIET).program == ref and faster_peer(results, LOADED).program == ref
+    bound = NNBound(env_ms=1.0, forward_ms=1.0, update_ms=40.0, train_frequency=4)
+    assert bound.limit == pytest.approx(1_000 / 12)
+    assert verdict(results, bound.limit)[0].startswith("ours meets the bar")  # 70 >= 66.7 and >= 0.8 x 83.3
+    assert verdict(results, 100.0) == [f"below 80% of the NN-bound limit: {ours.label}: 70%"]
 
 
-def test_our_replay_filled_through_its_public_api_serves_batches():
-    t = TrainParams()
-    replay = build_replay(t, frame_stack=4, capacity=400, device=torch.device("cpu"), seed=0)
-    fill_replay(replay, steps=300, num_actions=4, rng=np.random.default_rng(0), episode_length=100)
-    assert len(replay) >= 250
-    batch = replay.sample(t.batch_size, t.beta0)
-    assert tuple(batch.states.shape) == (t.batch_size, 4, 84, 84)
-    assert np.asarray(batch.states).any()  # random frames, not the zeros the storage starts with
+def test_our_params_match_the_shared_settings_and_never_stop_or_save():
+    s = Setup("Breakout")
+    for n in (1, 2, 4, 3):
+        p = our_params(s, "per", n)
+        t = p.train
+        assert (p.env.frame_stack, t.network, t.capacity, t.batch_size) == (4, "nature", 100_000, 32)
+        assert (t.learning_starts, t.train_frequency, t.replay, p.env.num_envs) == (5_000, 4, "per", n)
+        assert t.log_interval % math.lcm(n, 4) == 0  # the gate is called after whole update periods
+        assert min(t.steps, t.checkpoint_interval, t.eval_interval) > 10**9
+        assert t.epsilon_start == t.epsilon_end == s.epsilon
+
+
+def test_the_nn_bound_parts_are_measured_call_by_call_on_real_calls():
+    parts = NNParts(Setup("Breakout", learning_starts=32))
+    try:
+        bound = parts.measure(0.6)
+    finally:
+        parts.close()
+    assert 0 < bound.env_ms < bound.update_ms and 0 < bound.forward_ms < bound.update_ms
+    assert bound.limit == pytest.approx(1_000 / (bound.env_ms + bound.forward_ms + bound.update_ms / 4))
+
+
+def test_busy_load_runs_only_inside_its_block():
+    with busy_load(2):
+        spinning = [p for p in multiprocessing.active_children() if p.name == "busy-load"]
+        assert len(spinning) == 2 and all(p.is_alive() for p in spinning)
+    assert not [p for p in multiprocessing.active_children() if p.name == "busy-load"]
+    assert all(p.exitcode is not None for p in spinning)
+
+
+TINY = Setup("Breakout", capacity=2_000, learning_starts=64)
 
 
 @pytest.mark.slow
-def test_training_rate_is_read_from_a_real_runs_learning_windows(tmp_path):
-    plan = plan_run(rate=40.0, seconds=1.0, warmup=32, unit=4, windows=4, tenths=False)
-    params = our_params("Breakout", 4, 1, "cpu", plan, seed=0, replay="uniform")
-    measured, model = train_and_measure(params, tmp_path)
-    assert model.is_file()
-    assert measured.steps == plan.steps - plan.learning_starts  # every learning window, none of the fill
-    assert measured.kept == measured.steps // plan.log_interval and measured.dropped == 0
-    assert measured.rate > 0
+@pytest.mark.parametrize(
+    "program", [Program(REFERENCE, 1), Program(SB3, 1), Program(OURS, 1, "uniform", 2), Program(OURS, 1, "per", 1)]
+)
+def test_each_program_learns_in_windows_in_its_own_process(tmp_path, program):
+    if program.kind == SB3:
+        pytest.importorskip("stable_baselines3")
+    worker = Worker(program.label, run_program, (TINY, program, tmp_path / "out"))
+    try:
+        worker.ready()
+        windows = [worker.window(0.5) for _ in range(2)]
+    finally:
+        worker.close()
+    assert worker.proc.exitcode == 0  # closed through its gate, not killed
+    for w in windows:
+        assert w.seconds >= 0.5 and w.steps > 0 and w.steps % 4 == 0  # whole update periods

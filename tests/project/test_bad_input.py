@@ -351,6 +351,10 @@ CASES: dict[str, Case] = {
         evaluate("--plot", "{w}/metrics/../metrics/p.png", "--checkpoint", "{w}/c.pt"), "(0 bytes)", put("c.pt", b"")
     ),
     "metrics held by another run": Case(evaluate(), "is being written by another run", code=1, hold="metrics"),
+    "evaluate on an unknown backend": Case(evaluate("--backend", "slurm"), "--backend 'slurm': one of local, ray"),
+    "evaluate with a Ray address but no Ray backend": Case(
+        evaluate("--ray-address", "auto"), "--ray-address is for --backend ray"
+    ),
     # record
     "record out-dir a file": Case(record("--out-dir", "{w}/params.yaml"), "is a file; it must be a folder"),
     "gameplay.h5 a folder": Case(record(), "dataset", replaced_by_folder("data/gameplay.h5")),
@@ -370,6 +374,10 @@ CASES: dict[str, Case] = {
     ),
     "record percent above 100": Case(record("--percent-random", "150"), "record.percent_random = 150.0"),
     "record into a held folder": Case(record(), "is being written by another run", code=1, hold="data"),
+    "record on an unknown backend": Case(record("--backend", "Ray"), "--backend 'Ray': one of local, ray"),
+    "record with a Ray address but no Ray backend": Case(
+        record("--ray-address", "ray://head:10001"), "--ray-address is for --backend ray"
+    ),
     # split
     "dataset missing": Case(split("--dataset", "{w}/none.h5"), "does not exist"),
     "dataset a folder": Case(split("--dataset", "{w}/data"), "is a folder"),

@@ -23,7 +23,7 @@ PIPELINE = str(Path(sys.executable).with_name("pipeline"))
 
 def resumable_params(tmp_path: Path, num_envs: int) -> Path:
     """Long enough to be stopped in the middle, with n-step returns and PER so every part of the state matters."""
-    train = {"steps": 900, "checkpoint_interval": 150, "eval_interval": 300, "n_step": 3, "keep_checkpoints": 2}
+    train = {"steps": 480, "checkpoint_interval": 120, "eval_interval": 240, "n_step": 3, "keep_checkpoints": 2}
     return write_params(tmp_path / "params.yaml", tiny_params(env={"num_envs": num_envs}, train=train))
 
 
