@@ -4,8 +4,9 @@ gameplay dataset, MP4s and PNGs, and the dataset's quality and diversity metrics
 Who plays which episode, with which seed, is pipeline.record.plan's: ids run over the sources in order and a source's
 i-th episode is seeded by (seed, its name, i), so the same params and checkpoints give the same dataset, adding a
 source never changes another's episodes, and any range of ids (a shard, --first-episode) is played exactly as in
-the whole recording. env.num_envs episodes are played at once (pipeline.play.pool), each into its own files, and
-appended to the dataset in id order, so the outputs do not depend on env.num_envs. All outputs are built under
+the whole recording. env.num_envs episodes are played at once (pipeline.play.pool), or one per CPU of a Ray cluster
+with copies of the checkpoints they play (pipeline.play.backends), each into its own files, and appended to the
+dataset in id order, so the outputs depend neither on env.num_envs nor on the backend. All outputs are built under
 temporary names and renamed into place only when every episode is done.
 """
 
