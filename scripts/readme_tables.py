@@ -7,12 +7,13 @@ the dataset format tables (pipeline.data.schema). Each sits between its begin an
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import yaml
 
-from pipeline.config.params import SECTIONS, Params, field_docs
+from pipeline.config.params import REQUIRED, SECTIONS, Params, element_class, field_docs
 from pipeline.data.schema import format_tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +25,22 @@ def params_table(defaults_file: Path) -> str:
     seed = next(row for row in field_docs(Params) if row[0] == "seed")
     lines.append(f"| `seed` | `{seed[2]}` | `{in_file.get('seed')}` | {seed[3]} | {seed[4]} |")
     for section, cls in SECTIONS.items():
-        for name, _kind, default, allowed, help_text in field_docs(cls):
+        for name, kind, default, allowed, help_text in field_docs(cls):
             value = in_file.get(section, {}).get(name, default)
-            lines.append(f"| `{section}.{name}` | `{default}` | `{value}` | {allowed} | {help_text} |")
+            entries = element_class(kind)
+            if entries is not None and dataclasses.is_dataclass(entries):  # a list of mappings: names, then keys
+                value = ", ".join(str(entry.get("name")) for entry in value) or "[]"
+            lines.append(f"| `{section}.{name}` | `{listed(default)}` | `{listed(value)}` | {allowed} | {help_text} |")
+            if entries is not None and dataclasses.is_dataclass(entries):
+                for key, _kind, key_default, key_allowed, key_help in field_docs(entries):
+                    shown = "required" if key_default is REQUIRED else f"`{key_default}`"
+                    lines.append(f"| `{section}.{name}[].{key}` | {shown} | | {key_allowed} | {key_help} |")
     return "\n".join(lines)
+
+
+def listed(value):
+    """A list param as YAML writes it ([10000, 50000], not a tuple)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 TABLES = {"params-table": lambda: params_table(ROOT / "params.yaml"), "format-table": format_tables}

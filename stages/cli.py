@@ -8,6 +8,8 @@ from stages.common import OneLineErrors
 from stages.evaluate import evaluate_command
 from stages.export import export_app
 from stages.inspect import inspect_command
+from stages.latents import latents_command
+from stages.merge import merge_command
 from stages.plot import plot_command
 from stages.record import record_command
 from stages.split import split_command
@@ -25,6 +27,8 @@ app.command("evaluate")(evaluate_command)
 app.command("record")(record_command)
 app.command("inspect")(inspect_command)
 app.command("split")(split_command)
+app.command("merge")(merge_command)
+app.command("latents")(latents_command)
 app.command("plot")(plot_command)
 app.add_typer(export_app, name="export")
 

@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 
 from pipeline.config.errors import EnvironmentFault, InputError
 from pipeline.config.layout import TrainLayout
-from pipeline.config.params import SECTIONS, field_docs, load_params
+from pipeline.config.params import SECTIONS, field_docs, is_scalar, load_params
 from pipeline.core.faults import os_failure
 from pipeline.core.outputs import claimed
 from pipeline.core.signals import Interrupted
@@ -157,15 +157,16 @@ def with_params(*sections: str) -> Callable:
                     raise TypeError(f"{section}.{name} and {'.'.join(origin[name])} would share the flag --{name}")
                 flag = "--" + name.replace("_", "-")
                 decls = [f"{flag}/--no-{flag[2:]}"] if kind is bool else [flag]
+                as_yaml = "" if is_scalar(kind) else ", as YAML"  # a list: --snapshot-steps '[1000, 5000]'
                 generated.append(
                     inspect.Parameter(
                         name,
                         inspect.Parameter.KEYWORD_ONLY,
-                        annotation=Optional[kind],
+                        annotation=Optional[kind if is_scalar(kind) else str],
                         default=typer.Option(
                             None,
                             *decls,
-                            help=f"{help_text} ({allowed}; params: {section}.{name})",
+                            help=f"{help_text} ({allowed}{as_yaml}; params: {section}.{name})",
                             rich_help_panel=f"params: {section}",
                         ),
                     )

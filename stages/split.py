@@ -25,7 +25,7 @@ def split_command(
         "dvc.yaml says --no-card, as the card is the record stage's output",
     ),
 ) -> None:
-    """Split a dataset by whole episodes into train and val, stratified by agent kind, deterministic for the seed."""
+    """Split a dataset by whole episodes into train and val, stratified by source, deterministic for the seed."""
     card_path = card_beside(dataset) if card and card_beside(dataset).is_file() else None
     with writing(out.parent, *([card_path.parent] if card_path else [])):  # both checked before anything is written
         if card_path:
@@ -37,7 +37,7 @@ def split_command(
     for name, counts in index["counts"].items():
         console.print(
             f"{name:>5}: {len(index['splits'][name])} episodes ("
-            + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            + ", ".join(f"{n} {source}" for source, n in counts.items())
             + ")",
             highlight=False,
         )

@@ -29,6 +29,6 @@ def train_command(
     """Train a DQN agent (Double DQN, PER or uniform replay) on an Atari game."""
     mode = "yes" if resume else "auto" if auto_resume else "no"
     layout, state = TrainLayout(out_dir), RunState(TrainLayout(out_dir).states / state_key(params))
-    swept = (layout.live, state.folder, state.live)  # where a killed run's temporaries can be
+    swept = (layout.live, state.folder, state.live, state.snapshots)  # where a killed run's temporaries can be
     with writing(out_dir, inside=(*swept, *(snapshot_path(live, 0).parent for live in (layout.live, state.live)))):
         train(params, out_dir, resume=mode, console=console)

@@ -27,6 +27,7 @@ TINY = {
         "device": "cpu",
         "eval_interval": 100,
         "eval_episodes": 2,
+        "snapshot_steps": [100, 200],
     },
     "evaluate": {"episodes": 2},
     "record": {"episodes": 3, "percent_random": 34, "max_episode_steps": 40, "video_scale": 2},
@@ -68,6 +69,29 @@ def replay_step(
         np.array([episode_over]),
         np.array([restarted]),
     )
+
+
+def file_contents(path: Path) -> dict:
+    """Every dataset of an HDF5 file as an array, and its attributes as plain lists ("attrs"): to compare files
+    array for array."""
+    import h5py
+
+    found = {}
+    with h5py.File(path) as f:
+        f.visititems(lambda name, obj: found.update({name: obj[:]}) if isinstance(obj, h5py.Dataset) else None)
+        found["attrs"] = {k: np.asarray(v).tolist() for k, v in f.attrs.items()}
+    return found
+
+
+def assert_same_contents(a: Path, b: Path) -> None:
+    """The two files hold the same datasets with equal arrays (NaN equal to NaN) and equal attributes."""
+    first, second = file_contents(a), file_contents(b)
+    assert first.keys() == second.keys()
+    for name, values in first.items():
+        if name == "attrs":
+            assert values == second[name]
+        else:
+            assert np.array_equal(values, second[name], equal_nan=values.dtype.kind == "f"), name
 
 
 def run_state(out: Path, params: Params):

@@ -12,7 +12,7 @@ from benchmarks.throughput.measure import Row, Setup
 from benchmarks.throughput.ours import our_params, our_record_rate, our_trainer
 from benchmarks.throughput.reference import reference_record
 from pipeline.config.params import EnvParams, Params, RecordParams, params_from_dict, params_to_dict
-from pipeline.record.run import agent_counts
+from pipeline.record.plan import random_count
 from pipeline.rl.checkpoint import save_checkpoint
 
 
@@ -32,7 +32,7 @@ def recording_rows(
     r = replace(RecordParams(), episodes=episodes, max_episode_steps=max_steps)
     section = "recording"
     status(f"reference recorder: {episodes} episodes of <= {max_steps} steps")
-    n_random, _ = agent_counts(r.episodes, r.percent_random)
+    n_random = random_count(r.episodes, r.percent_random)
     shutil.rmtree(out / "record_reference", ignore_errors=True)  # an earlier run's frames, with --out
     ref = reference_record(
         checkpoint, s.game, s.frame_stack, episodes, max_steps, n_random, r.epsilon, out / "record_reference", s.seed

@@ -13,6 +13,11 @@ SPLITS_NAME = "splits.json"  # beside the dataset it splits
 CARD_NAME = "DATASET.md"  # the dataset card, beside the dataset it describes
 
 
+def snapshot_name(step: int) -> str:
+    """The file name of the policy snapshot kept at training step `step` (train.snapshot_steps)."""
+    return f"step_{step}.pt"
+
+
 @dataclass(frozen=True)
 class TrainLayout:
     """A training run's outputs under one folder."""
@@ -35,6 +40,14 @@ class TrainLayout:
         return self.root / "training"
 
     @property
+    def snapshots(self) -> Path:
+        """The policy snapshots at train.snapshot_steps, step_<N>.pt, that record.sources play (policy: snapshot)."""
+        return self.root / "snapshots"
+
+    def snapshot(self, step: int) -> Path:
+        return self.snapshots / snapshot_name(step)
+
+    @property
     def states(self) -> Path:
         """Resumable state (checkpoints, replay buffer, curves so far), one folder per run: no output of the
         pipeline, see pipeline.train.resume."""
@@ -52,9 +65,14 @@ class EvalLayout:
 
 @dataclass(frozen=True)
 class RecordLayout:
-    """A recording's outputs under one folder."""
+    """A recording's outputs under one folder, and its metrics in a sibling folder."""
 
     root: Path = Path("data")
+
+    @property
+    def metrics(self) -> Path:
+        """Quality and diversity per source (DVC metrics): metrics/dataset.json beside data/."""
+        return self.root.parent / "metrics" / "dataset.json"
 
     @property
     def dataset(self) -> Path:

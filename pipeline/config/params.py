@@ -11,18 +11,22 @@ import dataclasses
 import difflib
 import math
 import operator
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
 from pipeline.config.errors import InputError
-
-
-def spec(default: Any, help: str, *, ge=None, gt=None, le=None, lt=None, choices=None) -> Any:
-    """A dataclass field with its help text and allowed values."""
-    return field(default=default, metadata=dict(help=help, ge=ge, gt=gt, le=le, lt=lt, choices=choices))
+from pipeline.config.sources import (
+    SIMPLE_CASE_KEYS,
+    SourceParams,
+    check_snapshot_steps,
+    check_sources,
+    snapshot_schedule,
+)
+from pipeline.config.spec import REQUIRED, spec
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,13 @@ class TrainParams:
         "from those of `pipeline evaluate`)",
         gt=0,
     )
+    snapshot_steps: int | tuple[int, ...] = spec(
+        (),
+        "training steps at which the acting network is kept as models/snapshots/step_<N>.pt, for record.sources to "
+        "play (policy: snapshot): a list of steps (increasing, each <= train.steps), or a count n for n snapshots "
+        "spread evenly, at round(train.steps * i / n) for i = 1 .. n",
+        gt=0,
+    )
 
 
 @dataclass(frozen=True)
@@ -159,11 +170,31 @@ class RecordParams:
         "(the last step's, models/dqn.pt); --checkpoint names any other file",
         choices=("best", "final"),
     )
-    episodes: int = spec(20, "episodes to record", gt=0)
+    episodes: int = spec(20, "episodes to record (all shards of a recording together)", gt=0)
     percent_random: float = spec(
-        30.0, "share of episodes played by the uniformly random agent, in percent", ge=0.0, le=100.0
+        30.0,
+        "without record.sources: share of episodes played by the uniformly random agent, in percent (the rest by "
+        "record.model)",
+        ge=0.0,
+        le=100.0,
     )
-    epsilon: float = spec(0.01, "exploration rate of the trained agent while recording, for diversity", ge=0.0, le=1.0)
+    epsilon: float = spec(
+        0.01,
+        "exploration rate of the trained agent while recording, for diversity (with record.sources: of each trained "
+        "source that gives neither epsilon nor temperature)",
+        ge=0.0,
+        le=1.0,
+    )
+    sources: tuple[SourceParams, ...] = spec(
+        (),
+        "who plays the recorded episodes, a list of sources (keys record.sources[].* below), in episode-id order; "
+        "empty: record.percent_random % random episodes, then record.model's",
+    )
+    agent_outputs: bool = spec(
+        False,
+        "also record, per row, the Q-values of every action, whether the action was exploratory and the "
+        "network's penultimate features (float16)",
+    )
     max_episode_steps: int = spec(
         0, "cap on agent steps per recorded episode (0: no cap beyond env.max_episode_frames)", ge=0
     )
@@ -206,16 +237,56 @@ SECTIONS: dict[str, type] = {name: kind for name, kind in get_type_hints(Params)
 BOUNDS = (("ge", ">=", operator.ge), ("gt", ">", operator.gt), ("le", "<=", operator.le), ("lt", "<", operator.lt))
 
 
-def _describe_allowed(meta: dict[str, Any], kind: type) -> str:
+SCALARS = (int, float, bool, str)
+NOUNS = {
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+    bool: ("true or false", ""),
+    str: ("a string", "strings"),
+}
+
+
+def _members(hint: Any) -> tuple:
+    """The types a union hint allows (int | None -> (int, NoneType)); a plain type alone."""
+    return get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
+
+
+def element_class(hint: Any) -> type | None:
+    """The element type of a list param (tuple[X, ...]) among a hint's members, or None when it takes no list."""
+    for member in _members(hint):
+        if get_origin(member) is tuple:
+            return get_args(member)[0]
+    return None
+
+
+def is_scalar(hint: Any) -> bool:
+    return hint in SCALARS
+
+
+def _describe_allowed(meta: dict[str, Any], hint: Any) -> str:
     if meta["choices"]:
         return "one of " + ", ".join(str(c) for c in meta["choices"])
-    bounds = [f"{symbol} {meta[key]}" for key, symbol, _ in BOUNDS if meta[key] is not None]
-    noun = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[kind]
-    return noun + (" " + " and ".join(bounds) if bounds else "")
+    bounds = " and ".join(f"{symbol} {meta[key]}" for key, symbol, _ in BOUNDS if meta[key] is not None)
+    members = _members(hint)
+    words = []
+    for member in members:
+        if member in SCALARS:
+            words.append(" ".join(filter(None, (NOUNS[member][0], bounds))))
+        elif get_origin(member) is tuple:
+            element = get_args(member)[0]
+            if dataclasses.is_dataclass(element):
+                words.append(
+                    "a list of mappings with the keys " + ", ".join(f.name for f in dataclasses.fields(element))
+                )
+            else:
+                words.append(" ".join(filter(None, ("a list of", NOUNS[element][1], bounds))))
+    if type(None) in members:
+        words.append("left out")
+    return ", or ".join(words)
 
 
 def _coerce(key: str, value: Any, kind: type, meta: dict[str, Any]) -> Any:
-    """Check one value's type and range; return it as `kind`."""
+    """Check one scalar value's type and range; return it as `kind`."""
     allowed = _describe_allowed(meta, kind)
     ok_type = {
         bool: isinstance(value, bool),
@@ -237,6 +308,35 @@ def _coerce(key: str, value: Any, kind: type, meta: dict[str, Any]) -> Any:
     if not in_range or (meta["choices"] and value not in meta["choices"]):
         raise InputError(f"{key} = {value!r}: must be {allowed}")
     return value
+
+
+def _value(key: str, value: Any, hint: Any, meta: dict[str, Any]) -> Any:
+    """Check a value of any param kind: a scalar, a scalar or nothing (None), a list of scalars or of mappings, or a
+    scalar or a list. A list given as a string (a command-line flag) is read as YAML."""
+    if is_scalar(hint):
+        return _coerce(key, value, hint, meta)
+    members, element = _members(hint), element_class(hint)
+    if element is not None and isinstance(value, str):
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise InputError(f"{key} = {value!r}: not valid YAML; must be {_describe_allowed(meta, hint)}") from None
+    if value is None and type(None) in members:
+        return None
+    if element is not None and isinstance(value, (list, tuple)):
+        if dataclasses.is_dataclass(element):
+            for i, entry in enumerate(value):
+                if not isinstance(entry, dict):
+                    raise InputError(f"{key}[{i}] = {entry!r}: must be {_describe_allowed(meta, hint)}")
+            return tuple(_build(element, entry, f"{key}[{i}].") for i, entry in enumerate(value))
+        return tuple(_coerce(f"{key}[{i}]", v, element, meta) for i, v in enumerate(value))
+    scalar = next((m for m in members if m in SCALARS), None)
+    if scalar is None:
+        raise InputError(f"{key} = {value!r}: must be {_describe_allowed(meta, hint)}")
+    try:
+        return _coerce(key, value, scalar, meta)
+    except InputError:
+        raise InputError(f"{key} = {value!r}: must be {_describe_allowed(meta, hint)}") from None
 
 
 # names other libraries and papers use for our keys, where spelling alone would point elsewhere
@@ -277,7 +377,8 @@ def _unknown_key(prefix: str, key: Any, valid: list[str]) -> InputError:
     """Suggest the same key in the section it belongs to (train.screen_size -> env.screen_size), else the closest
     key of this section."""
     name = str(key)
-    homes = [f"'{s}.{name}'" for s, kind in SECTIONS.items() if f"{s}." != prefix and name in field_names(kind)]
+    top = prefix.count(".") <= 1  # top level or a section; a source's keys (record.sources[i].) have no other home
+    homes = [f"'{s}.{name}'" for s, kind in SECTIONS.items() if top and f"{s}." != prefix and name in field_names(kind)]
     close = closest_key(name, valid)
     if homes:
         hint = f"; did you mean {' or '.join(homes)}?"
@@ -303,7 +404,14 @@ def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
                 raise InputError(f"{prefix}{key} = {value!r}: must be a mapping of {kind.__name__} keys")
             values[key] = _build(kind, value, prefix + key + ".")
         else:
-            values[key] = _coerce(prefix + key, value, kind, fields[key].metadata)
+            values[key] = _value(prefix + key, value, kind, fields[key].metadata)
+    missing = [
+        name
+        for name, f in fields.items()
+        if f.default is REQUIRED and f.default_factory is REQUIRED and name not in values
+    ]
+    if missing:
+        raise InputError(f"{prefix.rstrip('.')}: missing key {', '.join(repr(m) for m in missing)}")
     return cls(**values)
 
 
@@ -330,6 +438,8 @@ def _check_relations(p: Params) -> None:
         )
     if t.epsilon_decay == "exponential" and t.epsilon_end == 0.0:
         raise InputError("train.epsilon_end = 0.0: must be > 0 with epsilon_decay exponential (use linear to reach 0)")
+    check_snapshot_steps(t.snapshot_steps, t.steps)
+    check_sources(p.record.sources, p.record.episodes, snapshot_schedule(t.snapshot_steps, t.steps))
 
 
 def params_from_dict(raw: dict[str, Any]) -> Params:
@@ -380,11 +490,23 @@ def load_params(path: Path, overrides: dict[str, dict[str, Any]] | None = None) 
         current = {} if raw.get(section) is None else raw[section]
         if isinstance(current, dict):  # anything else is reported by the validation
             raw[section] = {**current, **values}
+    record = (overrides or {}).get("record", {})
+    if isinstance(raw.get("record"), dict) and SIMPLE_CASE_KEYS & set(record) and "sources" not in record:
+        raw["record"]["sources"] = []  # `--percent-random 30` asks for the simple case, whatever sources the file has
     return params_from_dict(raw)
 
 
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively: the params as YAML and JSON write them and read them back."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def params_to_dict(params: Params) -> dict[str, Any]:
-    return dataclasses.asdict(params)
+    return _plain(dataclasses.asdict(params))
 
 
 # Keys that change how a stage runs, never what it computes. A training run may be resumed with other values (an
@@ -405,7 +527,8 @@ def params_without(params: Params, keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 def field_docs(cls: type) -> list[tuple[str, type, Any, str, str]]:
-    """(name, type, default, allowed, help) for each field of a params section: feeds the CLI and the README table."""
+    """(name, type, default, allowed, help) for each field of a params section (or of a list entry, such as
+    SourceParams): feeds the CLI and the README table. A required key's default is REQUIRED."""
     hints = get_type_hints(cls)
     rows = []
     for f in dataclasses.fields(cls):
@@ -421,6 +544,7 @@ __all__ = [
     "TrainParams",
     "EvaluateParams",
     "RecordParams",
+    "SourceParams",
     "SplitParams",
     "Params",
     "SECTIONS",

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from pipeline.config.errors import InputError
 from pipeline.config.layout import CARD_NAME
@@ -32,10 +33,11 @@ def _mib(n: float) -> str:
 
 
 def _contents(table: EpisodeTable) -> list[str]:
-    """One line per source (who played), with counts, returns and the checkpoint that played."""
+    """One line per source (who played), with its exploration, counts, returns and the checkpoint that played."""
     lines = [
-        "| source | agent | episodes | steps | return mean | std | min | max | checkpoint SHA-256 (training step) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| source | agent | exploration | episodes | steps | return mean | std | min | max | checkpoint SHA-256 "
+        "(training step) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for source in dict.fromkeys(table["source"]):
         mine = table["source"] == source
@@ -43,11 +45,38 @@ def _contents(table: EpisodeTable) -> list[str]:
         hashes = sorted(
             {f"`{h[:16]}…` ({s})" for h, s in zip(table["checkpoint_hash"][mine], table["checkpoint_step"][mine]) if h}
         )
+        first = np.flatnonzero(mine)[0]
         lines.append(
-            f"| {source} | {table['agent'][mine][0]} | {int(mine.sum())} | {int(table['length'][mine].sum()):,} | "
+            f"| {source} | {table['agent'][first]} | {table['exploration'][first]} "
+            f"{table['exploration_value'][first]:g} | {int(mine.sum())} | {int(table['length'][mine].sum()):,} | "
             f"{r.mean():,.1f} | {r.std():,.1f} | {r.min():,g} | {r.max():,g} | {', '.join(hashes) or '-'} |"
         )
     return lines
+
+
+def _diversity(metrics: dict) -> list[str]:
+    """The metrics table (pipeline.data.metrics): one line per source and one for all episodes."""
+    lines = [
+        "| source | action entropy (bits) | top action (share) | unique observations | unique frames | duplicate "
+        "episodes | near-duplicate episodes | exploratory actions |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in {**metrics["sources"], "all": metrics["overall"]}.items():
+        explored = "-" if m["exploratory_share"] is None else f"{m['exploratory_share']:.1%}"
+        lines.append(
+            f"| {name} | {m['action_entropy_bits']:.2f} | {m['top_action']} ({m['top_action_share']:.0%}) | "
+            f"{m['unique_observations']:.1%} | {m['unique_frames']:.1%} | {m['duplicate_episodes']} | "
+            f"{m['near_duplicate_episodes']} | {explored} |"
+        )
+    return [
+        *lines,
+        "",
+        f"Unique observations and frames: distinct images over all rows of the group, divided by its rows. An episode "
+        f"is a near-duplicate when another episode of its group shows at least {metrics['near_duplicate_jaccard']:g} "
+        "of their screens in common (Jaccard similarity of their sets of distinct screens); exploratory actions are "
+        "those other than the network's greedy one (recorded with record.agent_outputs). `pipeline inspect` shows "
+        "more; the README's dataset section defines each.",
+    ]
 
 
 def _environment(recipe: dict, attrs: h5py.AttributeManager, meanings: list[str]) -> list[str]:
@@ -88,23 +117,26 @@ def split_section(index: dict | None, dataset_name: str) -> str:
     if index is None:
         return (
             "No split index for this file yet. `pipeline split` holds out validation episodes by whole episodes "
-            f"(stratified by agent, deterministic for its seed) and writes `splits.json` beside `{dataset_name}`, "
+            f"(stratified by source, deterministic for its seed) and writes `splits.json` beside `{dataset_name}`, "
             'checked against this file\'s SHA-256; `GameplayDataset(path, split="train")` reads it.'
         )
     lines = [
         f"From `splits.json` (seed {index['seed']}, val_fraction {index['val_fraction']}), by whole episodes:",
         "",
-        "| split | episodes | by agent | episode ids |",
+        "| split | episodes | by source | episode ids |",
         "|---|---|---|---|",
     ]
     for name, ids in index["splits"].items():
-        by_agent = ", ".join(f"{n} {kind}" for kind, n in index["counts"][name].items())
-        lines.append(f"| {name} | {len(ids)} | {by_agent} | {', '.join(map(str, ids))} |")
+        by_source = ", ".join(f"{n} {source}" for source, n in index["counts"][name].items())
+        lines.append(f"| {name} | {len(ids)} | {by_source} | {', '.join(map(str, ids))} |")
     return "\n".join(lines)
 
 
-def dataset_card(dataset: Path, name: str, files: dict[str, str], split_index: dict | None = None) -> str:
-    """DATASET.md for the gameplay file at `dataset`, to be read as `name`; `files` describes the outputs beside it."""
+def dataset_card(
+    dataset: Path, name: str, files: dict[str, str], split_index: dict | None = None, metrics: dict | None = None
+) -> str:
+    """DATASET.md for the gameplay file at `dataset`, to be read as `name`; `files` describes the outputs beside it,
+    `metrics` (pipeline.data.metrics.dataset_metrics) its diversity."""
     with open_gameplay(dataset) as f:
         table, meanings, recipe = read_episodes(f), action_meanings(f), read_env_recipe(f)
         attrs, compression, rows = dict(f.attrs), describe_compression(f["frames"]), len(f["actions"])
@@ -131,6 +163,7 @@ def dataset_card(dataset: Path, name: str, files: dict[str, str], split_index: d
         f"{terminated} episodes ended at game over (terminated), {truncated} at a cap (truncated). Returns are sums "
         "of raw rewards.",
         "",
+        *(["## Diversity", "", *_diversity(metrics), ""] if metrics is not None else []),
         "## Environment",
         "",
         *_environment(recipe, attrs, meanings),

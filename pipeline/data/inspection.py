@@ -1,7 +1,7 @@
 """`inspect`: what is in a recorded dataset, for a person deciding whether to train on it.
 
-Episodes and frames per split and agent kind, return statistics, the action histogram, size on disk and
-compression ratio, and a contact sheet of sampled frames.
+Episodes and frames per split and source, return statistics, the action histogram per source, size on disk and
+compression ratio, and a contact sheet of sampled frames (the diversity metrics are pipeline.data.metrics').
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pipeline.config.errors import InputError
 from pipeline.core.atomic import atomic_path
 from pipeline.core.outputs import check_output
 from pipeline.data.reader import action_meanings, damage_reported, open_gameplay, read_episodes
-from pipeline.data.schema import AGENT_KINDS, FRAME_SHAPE, EpisodeTable
+from pipeline.data.schema import FRAME_SHAPE, EpisodeTable
 from pipeline.data.splits import load_split_ids, splits_beside
 
 SHEET_COLUMNS = 8
@@ -30,9 +30,10 @@ GAP = 4
 
 @dataclass(frozen=True)
 class Group:
-    """The episodes of one split played by one agent kind."""
+    """The episodes of one split played by one source."""
 
     split: str
+    source: str
     agent: str
     episodes: int
     steps: int
@@ -53,7 +54,7 @@ class Summary:
     attrs: dict[str, str]
     groups: list[Group]
     meanings: list[str]
-    action_counts: dict[str, np.ndarray]  # agent kind -> count per action
+    action_counts: dict[str, np.ndarray]  # source -> count per action
     storage: list[Storage]
     file_size: int
     split_note: str
@@ -100,25 +101,26 @@ def summarise(path: Path, splits_path: Path | None = None) -> Summary:
         attrs = {k: str(f.attrs[k]) for k in ("env_id", "format_version", "package_version", "git_commit")}
     splits, note = split_of_episodes(table, splits_path, path)
     groups = []
+    sources = list(dict.fromkeys(table["source"]))
     for split in dict.fromkeys(sorted(splits, key=lambda s: (s == "val", s))):
-        for agent in AGENT_KINDS:
-            mine = (splits == split) & (table["agent"] == agent)
+        for source in sources:
+            mine = (splits == split) & (table["source"] == source)
             if mine.any():
                 groups.append(
                     Group(
                         split,
-                        agent,
+                        source,
+                        table["agent"][mine][0],
                         int(mine.sum()),
                         int(table["length"][mine].sum()),
                         int((table["length"][mine] + 1).sum()),
                         table["return"][mine],
                     )
                 )
-    agent_of_row = np.repeat(table["agent"], table["length"] + 1)
+    source_of_row = np.repeat(table["source"], table["length"] + 1)
     counts = {
-        agent: np.bincount(actions[(agent_of_row == agent) & (actions >= 0)], minlength=len(meanings))
-        for agent in AGENT_KINDS
-        if (table["agent"] == agent).any()
+        source: np.bincount(actions[(source_of_row == source) & (actions >= 0)], minlength=len(meanings))
+        for source in sources
     }
     return Summary(path, attrs, groups, meanings, counts, storage, os.path.getsize(path), note)
 
@@ -139,13 +141,13 @@ def render(s: Summary, console: Console) -> None:
         soft_wrap=True,
     )
     episodes = Table(title="Episodes and returns")
-    for column in ("split", "agent", "episodes", "steps", "frames", "return mean", "std", "min", "median", "max"):
-        episodes.add_column(column, justify="left" if column in ("split", "agent") else "right")
+    for column in ("split", "source", "episodes", "steps", "frames", "return mean", "std", "min", "median", "max"):
+        episodes.add_column(column, justify="left" if column in ("split", "source") else "right")
     for g in s.groups:
         r = g.returns
         episodes.add_row(
             g.split,
-            g.agent,
+            g.source,
             f"{g.episodes:,}",
             f"{g.steps:,}",
             f"{g.frames:,}",
@@ -159,8 +161,8 @@ def render(s: Summary, console: Console) -> None:
 
     histogram = Table(title="Actions taken")
     histogram.add_column("action")
-    for agent in s.action_counts:
-        histogram.add_column(agent, justify="right")
+    for source in s.action_counts:
+        histogram.add_column(source, justify="right")
         histogram.add_column("", justify="left")
     for a, meaning in enumerate(s.meanings):
         cells = []
@@ -206,7 +208,7 @@ def contact_sheet(path: Path, out: Path, samples: int, seed: int) -> Path:
     for i, (row, pos, frame) in enumerate(zip(rows, positions, frames)):
         y, x = (i // columns) * height, (i % columns) * width
         sheet[y : y + FRAME_SHAPE[0], x : x + FRAME_SHAPE[1]] = frame
-        caption = f"ep {table['id'][pos]} f {row - table['first_row'][pos]} {table['agent'][pos]}"
+        caption = f"ep {table['id'][pos]} f {row - table['first_row'][pos]} {table['source'][pos]}"
         cv2.putText(
             sheet,
             caption,

@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from pipeline.config.errors import InputError
 from pipeline.data.reader import action_meanings, damage_reported, open_gameplay, read_env_recipe, read_episodes
-from pipeline.data.schema import NO_ACTION, ROW_DATASETS, EpisodeTable
+from pipeline.data.schema import AGENT_OUTPUT_FIELDS, NO_ACTION, ROW_DATASETS, EpisodeTable
 from pipeline.data.splits import load_split_ids, splits_beside
 
 # computed per row rather than stored: dones = terminated | truncated; the episode id, the row's step t in its
@@ -50,6 +50,14 @@ def episode_selection(table: EpisodeTable, split: str | None, split_ids: dict[st
             "run `pipeline split` again"
         )
     return np.flatnonzero(np.isin(table["id"], wanted))
+
+
+def of_sources(table: EpisodeTable, sources: Sequence[str]) -> list[str]:
+    """The source names asked for, each checked to be one of the dataset's."""
+    known = list(dict.fromkeys(table["source"]))
+    if isinstance(sources, str) or not all(name in known for name in sources):
+        raise InputError(f"sources = {sources!r}: must be a list of the dataset's sources ({', '.join(known)})")
+    return list(sources)
 
 
 def window_starts(
@@ -106,6 +114,10 @@ class GameplayDataset(Dataset):
         rewards       (w,) float32               raw, unclipped
         terminated, truncated, dones  (w,) bool  the row's step ended the game / hit a cap / either
         lives         (w,) uint8
+        q_values      (w, A) float32             files recorded with record.agent_outputs only: the playing network's
+        exploratory   (w,) bool                  Q-values, whether the action left its greedy one, and its
+        features      (w, H) float16             penultimate features; NaN where no network played (random agent,
+                                                 final rows, padding)
         episode       (w,) int64                 episode id (the `id` column of `episodes`)
         step          (w,) int64                 t, the row's step in its episode; negative on padding
         is_first      (w,) bool                  t == 0: the episode's first state (after its reset)
@@ -122,16 +134,20 @@ class GameplayDataset(Dataset):
         mask_actions: rows without an action get action num_actions instead of -1, so
             `nn.Embedding(ds.num_actions + 1, d, padding_idx=ds.num_actions)` takes every item.
         pad_start: windows also end at each of an episode's first window - 1 rows, the missing rows before the
-            episode zero-filled (frames, observations, rewards, flags, lives; actions as rows without one), as the
+            episode zero-filled (frames, observations, rewards, flags, lives; actions as rows without one; Q-values and
+            features NaN), as the
             agent's own frame stacks are: then there is one window per row, and `padding` marks the filled rows.
         float_chw: frames and observations as float32 in [0, 1], channel-first, instead of uint8 channel-last.
         transform: called on each item dict (after the above) and its result returned; with DataLoader workers it
             must pickle (a module-level function, not a lambda, under the spawn start method).
+        sources: only the episodes of these sources (the `source` column: a skill level, the random agent), within
+            the split; None: every source.
 
     Properties for building models: num_actions, action_meanings, screen_size, fps (agent steps per second of game
     time: 60 / frameskip), video_fps, frameskip, episodes (the split's episode table: id, first_row, length, return,
-    agent, seed, checkpoint_hash, source, checkpoint_step), split, env_recipe (how to rebuild the env). The HDF5 file
-    is opened lazily in each process that reads, so num_workers > 0 works with fork and spawn.
+    agent, seed, checkpoint_hash, source, source_episode, checkpoint_step, exploration, exploration_value), split,
+    env_recipe (how to rebuild the env). The HDF5 file is opened lazily in each process that reads, so num_workers > 0
+    works with fork and spawn.
     """
 
     def __init__(
@@ -147,6 +163,7 @@ class GameplayDataset(Dataset):
         pad_start: bool = False,
         float_chw: bool = False,
         transform: Callable[[dict[str, torch.Tensor]], Any] | None = None,
+        sources: Sequence[str] | None = None,
     ):
         flags = dict(include_final=include_final, mask_actions=mask_actions, pad_start=pad_start, float_chw=float_chw)
         _check_arguments(path, window, keys, flags, transform, split, splits_path)
@@ -158,10 +175,17 @@ class GameplayDataset(Dataset):
             self.screen_size, self.frameskip, self.video_fps = (
                 int(f.attrs[k]) for k in ("screen_size", "frameskip", "fps")
             )
+            absent = [k for k in keys if k in {o.name for o in AGENT_OUTPUT_FIELDS} and k not in f]
+        if absent:
+            raise InputError(
+                f"keys {absent}: '{self.path}' has no agent outputs (record it with record.agent_outputs: true)"
+            )
         split_ids = None
         if split is not None:
             split_ids = load_split_ids(splits_path or splits_beside(self.path), self.path)
         chosen = episode_selection(self.table, split, split_ids)
+        if sources is not None:
+            chosen = chosen[np.isin(self.table["source"][chosen], of_sources(self.table, sources))]
         self.episodes = EpisodeTable({name: values[chosen] for name, values in self.table.columns.items()})
         rows = self.episodes["length"] + (1 if include_final else 0)
         self.starts, owner = window_starts(self.episodes["first_row"], rows, int(window), pad_start)
@@ -200,16 +224,18 @@ class GameplayDataset(Dataset):
         loads the compression plugin the file needs in this process too (spawned workers start without it)."""
         if self._pid != os.getpid():
             f = open_gameplay(self.path)
-            self._arrays, self._pid = {name: f[name] for name in ROW_DATASETS}, os.getpid()
+            self._arrays, self._pid = {name: f[name] for name in ROW_DATASETS if name in f}, os.getpid()
         return self._arrays
 
     def _rows(self, arrays: dict[str, h5py.Dataset], name: str, rows: slice, pad: int) -> np.ndarray:
-        """A row dataset's values over `rows`, after `pad` zero rows (no action, for actions)."""
+        """A row dataset's values over `rows`, after `pad` rows of its fill value (zero; no action for actions, NaN
+        for Q-values and features)."""
         values = arrays[name][rows]
         if name == "actions":
             values = np.concatenate([np.full(pad, NO_ACTION, np.int64), values.astype(np.int64)])
             return np.where(values == NO_ACTION, self.num_actions, values) if self.mask_actions else values
-        return np.concatenate([np.zeros((pad, *values.shape[1:]), values.dtype), values]) if pad else values
+        fill = ROW_DATASETS[name].fill
+        return np.concatenate([np.full((pad, *values.shape[1:]), fill, values.dtype), values]) if pad else values
 
     def _value(
         self, arrays: dict[str, h5py.Dataset], key: str, rows: slice, pad: int, steps: np.ndarray, episode: int

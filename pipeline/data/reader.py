@@ -13,7 +13,16 @@ import numpy as np
 
 from pipeline.config.errors import InputError
 from pipeline.data.codecs import ensure_readable
-from pipeline.data.schema import EPISODE_COLUMNS, FORMAT_VERSION, ROW_FIELDS, EpisodeTable
+from pipeline.data.schema import (
+    ACTIONS,
+    AGENT_OUTPUT_FIELDS,
+    EPISODE_COLUMNS,
+    FORMAT_VERSION,
+    HIDDEN,
+    ROW_FIELDS,
+    SCREEN,
+    EpisodeTable,
+)
 
 VERIFY_ROWS = 256  # rows read at a time when every chunk of a file is checked
 
@@ -52,12 +61,23 @@ def check_layout(f: h5py.File) -> None:
     """Every row dataset and episode column is there with its type and shape, and the episodes lie inside the rows:
     a file that claims the format but does not hold it is refused here, not deep in a reader."""
     screen = f.attrs.get("screen_size")
+    meanings = f.attrs.get("action_meanings")
+    features = f.get("features")
+    sizes = {
+        SCREEN: int(screen) if screen is not None else -1,  # -1: whatever size the observations have
+        ACTIONS: len(meanings) if meanings is not None else 0,
+        HIDDEN: features.shape[-1] if isinstance(features, h5py.Dataset) and features.ndim == 2 else 0,
+    }
+    outputs = [field for field in AGENT_OUTPUT_FIELDS if field.name in f]
+    if outputs and len(outputs) != len(AGENT_OUTPUT_FIELDS):
+        missing = ", ".join(repr(x.name) for x in AGENT_OUTPUT_FIELDS if x not in outputs)
+        raise InputError(f"has agent outputs without {missing}")
     rows = None
-    for field in ROW_FIELDS:
+    for field in (*ROW_FIELDS, *outputs):
         ds = f.get(field.name)
         if not isinstance(ds, h5py.Dataset):
             raise InputError(f"has no '{field.name}' dataset")
-        expected = field.row_shape(int(screen) if screen is not None else ds.shape[-1])
+        expected = field.row_shape(sizes if sizes[SCREEN] >= 0 else {**sizes, SCREEN: ds.shape[-1]})
         if ds.dtype != np.dtype(field.dtype) or ds.shape[1:] != expected:
             raise InputError(
                 f"'{field.name}' holds {ds.dtype} rows of shape {ds.shape[1:]}; expected {field.dtype} {expected}"
@@ -96,7 +116,7 @@ def damage_reported(path: Path) -> Iterator[None]:
 def verify_chunks(f: h5py.File, path: Path) -> None:
     """Read every row of every dataset once, so a damaged chunk is found now rather than by a reader later."""
     with damage_reported(path):
-        for field in ROW_FIELDS:
+        for field in (*ROW_FIELDS, *(x for x in AGENT_OUTPUT_FIELDS if x.name in f)):
             ds = f[field.name]
             for start in range(0, len(ds), VERIFY_ROWS):
                 ds[start : start + VERIFY_ROWS]

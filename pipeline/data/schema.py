@@ -9,15 +9,20 @@ without the README.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, make_dataclass
 
 import numpy as np
 
-FORMAT_VERSION = 2  # 2: episode columns source and checkpoint_step; attribute env_recipe; zstd compression
+FORMAT_VERSION = 2  # 2: sources (episode columns source, source_episode, checkpoint_step, exploration, attribute
+# sources), agent outputs, attribute env_recipe, zstd compression
 FRAME_SHAPE = (210, 160, 3)
 AGENT_KINDS = ("random", "trained")
+EXPLORATIONS = ("epsilon", "boltzmann")  # the random agent is epsilon-greedy at epsilon 1
 NO_ACTION = -1  # the action of an episode's final row, where no step is taken
-SCREEN = "S"  # in a field's shape: the side of the agent's observation (attribute screen_size)
+# in a field's shape: the side of the agent's observation (attribute screen_size), the number of actions, the width
+# of the network's penultimate layer
+SCREEN, ACTIONS, HIDDEN = "S", "A", "H"
 
 LAYOUT_NOTE = """\
 Flat, step-aligned row arrays over all episodes, plus an episode table (group `episodes`, one dataset per column).
@@ -35,11 +40,12 @@ class Field:
 
     name: str
     dtype: str
-    shape: tuple[int | str, ...]  # of one row; SCREEN stands for the observation side
+    shape: tuple[int | str, ...]  # of one row; SCREEN, ACTIONS and HIDDEN stand for sizes given when writing
     meaning: str  # also the dataset's `meaning` attribute in the file
+    fill: float = 0  # the value of a row that has none: padding before an episode (the loader's pad_start)
 
-    def row_shape(self, screen_size: int) -> tuple[int, ...]:
-        return tuple(screen_size if d == SCREEN else int(d) for d in self.shape)
+    def row_shape(self, sizes: dict[str, int]) -> tuple[int, ...]:
+        return tuple(sizes[d] if isinstance(d, str) else int(d) for d in self.shape)
 
 
 ROW_FIELDS: tuple[Field, ...] = (
@@ -51,7 +57,11 @@ ROW_FIELDS: tuple[Field, ...] = (
         "the agent's grayscale observation, (N, S, S), S = attribute screen_size; one per chunk",
     ),
     Field(
-        "actions", "int16", (), "action taken at this row (index into attribute action_meanings); -1 on each final row"
+        "actions",
+        "int16",
+        (),
+        "action taken at this row (index into attribute action_meanings); -1 on each final row",
+        fill=NO_ACTION,
     ),
     Field("rewards", "float32", (), "raw (unclipped) reward of this row's step; 0 on each final row"),
     Field("terminated", "bool", (), "this row's step ended the game (game over)"),
@@ -63,24 +73,71 @@ ROW_FIELDS: tuple[Field, ...] = (
     ),
     Field("lives", "uint8", (), "lives left in this row's state"),
 )
-ROW_DATASETS: dict[str, Field] = {f.name: f for f in ROW_FIELDS}
+# Present only in files recorded with record.agent_outputs: what the network that chose the action computed.
+AGENT_OUTPUT_FIELDS: tuple[Field, ...] = (
+    Field(
+        "q_values",
+        "float32",
+        (ACTIONS,),
+        "Q-value of every action in this row's state, by the network that played (record.agent_outputs only); NaN on "
+        "random-agent rows and final rows",
+        fill=float("nan"),
+    ),
+    Field(
+        "exploratory",
+        "bool",
+        (),
+        "the action taken is not the network's greedy one (argmax of q_values): an epsilon draw or a Boltzmann "
+        "sample that left it (record.agent_outputs only); true on every random-agent row, false on final rows",
+    ),
+    Field(
+        "features",
+        "float16",
+        (HIDDEN,),
+        "the network's penultimate features in this row's state: its head's hidden layer after the ReLU, H = 512 "
+        "(nature) or 256 (der) (record.agent_outputs only); NaN on random-agent rows and final rows",
+        fill=float("nan"),
+    ),
+)
+ROW_DATASETS: dict[str, Field] = {f.name: f for f in (*ROW_FIELDS, *AGENT_OUTPUT_FIELDS)}
 
 EPISODE_COLUMNS: tuple[Field, ...] = (
-    Field("id", "int32", (), "episode id, 0 .. E-1, in recording order (the k of videos and PNG folders)"),
+    Field(
+        "id",
+        "int32",
+        (),
+        "episode id in the recording, 0 .. record.episodes - 1: the sources' episodes one source after the other, in "
+        "the order of attribute sources (the k of videos and PNG folders); a shard holds a range of them",
+    ),
     Field("first_row", "int64", (), "row of the episode's first state"),
     Field("length", "int32", (), "agent steps T; the episode has T + 1 rows"),
     Field("return", "float64", (), "sum of the episode's raw rewards"),
     Field("agent", "S7", (), "who played: 'random' or 'trained' (ASCII)"),
-    Field("seed", "int64", (), "environment reset seed and action-RNG seed, derive_seed(seed, 'record-episode', id)"),
+    Field(
+        "seed",
+        "int64",
+        (),
+        "environment reset seed and action-RNG seed: derive_seed(seed, 'record-episode:' + source, source_episode), "
+        "so a source's episodes never depend on the other sources",
+    ),
     Field("checkpoint_hash", "S64", (), "SHA-256 of the checkpoint that played (ASCII hex); empty for random episodes"),
     Field(
         "source",
         "S32",
         (),
-        "who played, by name (ASCII): 'random', or the trained model ('best', 'final', or the "
-        "file name of a checkpoint given with --checkpoint)",
+        "who played, by name (ASCII): a record.sources name; without sources 'random' or the trained model ('best', "
+        "'final', or the file name of a checkpoint given with --checkpoint)",
     ),
+    Field("source_episode", "int32", (), "the episode's number among its source's episodes, 0, 1, ..."),
     Field("checkpoint_step", "int64", (), "training step of the checkpoint that played; -1 for random episodes"),
+    Field(
+        "exploration",
+        "S9",
+        (),
+        "how the player explored (ASCII): 'epsilon' (epsilon-greedy; the random agent is epsilon-greedy at 1) or "
+        "'boltzmann' (actions sampled from softmax(Q / temperature))",
+    ),
+    Field("exploration_value", "float64", (), "the epsilon, or the Boltzmann temperature"),
 )
 # the columns the writer works out itself; the others are given for each episode
 COMPUTED_COLUMNS = ("first_row", "length", "return")
@@ -108,7 +165,21 @@ FILE_ATTRIBUTES: tuple[Field, ...] = (
     Field("difficulty", "int", (), "ALE difficulty; -1: the game's default"),
     Field("fps", "int", (), "frame rate of the MP4 videos (record.fps)"),
     Field("action_meanings", "str array", ("A",), "name of each action index (the game's minimal action set)"),
-    Field("model", "str", (), "which trained model record was asked for: best, final or a checkpoint's file name"),
+    Field(
+        "model",
+        "str",
+        (),
+        "which trained model record was asked for: best, final or a checkpoint's file name (the simple case's "
+        "trained source; with record.sources, each names its own, see attribute sources)",
+    ),
+    Field(
+        "sources",
+        "JSON",
+        (),
+        "the recording's sources with episodes, in episode-id order, each with name, agent, policy (a checkpoint by "
+        "its file name), checkpoint_hash, checkpoint_step, exploration, exploration_value, episodes (in the whole "
+        "recording) and first_id; a shard holds the whole recording's list",
+    ),
     Field("params", "JSON", (), "every param of the run that recorded it"),
     Field("package_version", "str", (), "version of this pipeline"),
     Field("library_versions", "JSON", (), "versions of the libraries whose versions change results"),
@@ -116,8 +187,13 @@ FILE_ATTRIBUTES: tuple[Field, ...] = (
 )
 
 # One row as playing produces it, with one attribute per row field (row.frames is that row's screen, row.actions its
-# action): generated from ROW_FIELDS, so a field added there must be given wherever a Row is built.
-Row = make_dataclass("Row", [f.name for f in ROW_FIELDS], frozen=True)
+# action): generated from ROW_FIELDS, so a field added there must be given wherever a Row is built; the agent
+# outputs are None unless recorded.
+Row = make_dataclass(
+    "Row",
+    [f.name for f in ROW_FIELDS] + [(f.name, object, dataclasses.field(default=None)) for f in AGENT_OUTPUT_FIELDS],
+    frozen=True,
+)
 Row.__doc__ = "One row of an episode: the state seen and the step taken from it (actions NO_ACTION on the final row)."
 
 
@@ -137,7 +213,7 @@ class EpisodeTable:
 def format_tables() -> str:
     """The format as Markdown tables (row datasets, episode columns, file attributes): the README's and the card's."""
     rows = ["| dataset | dtype | shape of one row | meaning |", "|---|---|---|---|"]
-    for f in ROW_FIELDS:
+    for f in (*ROW_FIELDS, *AGENT_OUTPUT_FIELDS):
         shape = "(" + ", ".join(map(str, f.shape)) + ")" if f.shape else "scalar"
         rows.append(f"| `{f.name}` | {f.dtype} | {shape} | {f.meaning} |")
     columns = ["| `episodes/` column | dtype | meaning |", "|---|---|---|"]

@@ -1,11 +1,11 @@
-"""Train/validation split of a recorded dataset by whole episodes, stratified by agent kind, as a small index.
+"""Train/validation split of a recorded dataset by whole episodes, stratified by source, as a small index.
 
-Rounding rule: each agent kind with n >= 2 episodes holds out round(val_fraction * n) of them for validation
-(halves rounded up), but at least 1 and at most n - 1, so both splits contain every kind that has two or more
-episodes; a kind with a single episode keeps it in train. A split that would leave validation empty is an error.
-Which episodes are held out is a shuffle of each kind's sorted ids seeded by (seed, kind), so the split depends
-only on the seed and the episode table, never on the table's row order, and one kind's choice never moves
-because another kind gained episodes.
+Rounding rule: each source (who played: a skill level, an exploration setting, the random agent) with n >= 2
+episodes holds out round(val_fraction * n) of them for validation (halves rounded up), but at least 1 and at most
+n - 1, so both splits contain every source that has two or more episodes; a source with a single episode keeps it in
+train. A split that would leave validation empty is an error. Which episodes are held out is a shuffle of each
+source's sorted ids seeded by (seed, source), so the split depends only on the seed and the episode table, never on
+the table's row order, and one source's choice never moves because another source gained episodes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from pipeline.core.hashing import file_hash
 from pipeline.core.outputs import check_output
 from pipeline.core.seeding import derive_seed
 from pipeline.data.reader import open_gameplay, read_episodes, verify_chunks
-from pipeline.data.schema import AGENT_KINDS
 
 FORMAT_VERSION = 1
 
@@ -36,55 +35,55 @@ def splits_beside(dataset: Path) -> Path:
 
 
 def held_out_count(n: int, val_fraction: float) -> int:
-    """Validation episodes for a kind with n episodes (see the module's rounding rule)."""
+    """Validation episodes for a source with n episodes (see the module's rounding rule)."""
     if n < 2:
         return 0
     return min(n - 1, max(1, math.floor(val_fraction * n + 0.5)))
 
 
 def split_episodes(
-    episode_ids: Sequence[int], agent_kinds: Sequence[str], val_fraction: float, seed: int
+    episode_ids: Sequence[int], sources: Sequence[str], val_fraction: float, seed: int
 ) -> dict[str, list[int]]:
     """{"train": ids, "val": ids}, each sorted; every episode lands in exactly one split."""
     if not 0.0 < val_fraction < 1.0:
         raise InputError(f"split.val_fraction = {val_fraction!r}: must be a number > 0.0 and < 1.0")
-    if len(episode_ids) != len(agent_kinds):
-        raise InputError(f"episode table has {len(episode_ids)} ids but {len(agent_kinds)} agent kinds")
+    if len(episode_ids) != len(sources):
+        raise InputError(f"episode table has {len(episode_ids)} ids but {len(sources)} sources")
     if len(set(episode_ids)) != len(episode_ids):
         raise InputError("episode table repeats an episode id; the dataset is damaged")
     val: list[int] = []
-    for kind in sorted(set(agent_kinds)):
-        ids = np.array(sorted(i for i, k in zip(episode_ids, agent_kinds) if k == kind), dtype=np.int64)
-        rng = np.random.default_rng(derive_seed(seed, f"split-{kind}"))
+    for source in sorted(set(sources)):
+        ids = np.array(sorted(i for i, k in zip(episode_ids, sources) if k == source), dtype=np.int64)
+        rng = np.random.default_rng(derive_seed(seed, f"split-{source}"))
         val.extend(int(i) for i in rng.permutation(ids)[: held_out_count(len(ids), val_fraction)])
     if not val:
-        counts = ", ".join(f"{n} {k}" for k, n in sorted(Counter(agent_kinds).items())) or "none"
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(Counter(sources).items())) or "none"
         raise InputError(
             f"cannot hold out validation episodes from {len(episode_ids)} episodes ({counts}): "
-            "record at least 2 episodes of one agent kind"
+            "record at least 2 episodes of one source"
         )
     held = set(val)
     return {"train": sorted(int(i) for i in episode_ids if i not in held), "val": sorted(val)}
 
 
-def kind_counts(ids: Sequence[int], kind_of: dict[int, str]) -> dict[str, int]:
-    """Episodes per agent kind, always naming both standard kinds."""
-    counts = dict.fromkeys(AGENT_KINDS, 0)
-    counts.update(Counter(kind_of[i] for i in ids))
+def source_counts(ids: Sequence[int], source_of: dict[int, str]) -> dict[str, int]:
+    """Episodes per source, naming every source of the dataset (in table order)."""
+    counts = dict.fromkeys(source_of.values(), 0)
+    counts.update(Counter(source_of[i] for i in ids))
     return counts
 
 
 def split_index(
     episode_ids: Sequence[int],
-    agent_kinds: Sequence[str],
+    sources: Sequence[str],
     val_fraction: float,
     seed: int,
     dataset: Path,
     dataset_sha256: str,
 ) -> dict:
-    """The data/splits.json document: the split, its counts per kind, and what it was made from."""
-    splits = split_episodes(episode_ids, agent_kinds, val_fraction, seed)
-    kind_of = dict(zip((int(i) for i in episode_ids), agent_kinds))
+    """The data/splits.json document: the split, its counts per source, and what it was made from."""
+    splits = split_episodes(episode_ids, sources, val_fraction, seed)
+    source_of = dict(zip((int(i) for i in episode_ids), sources))
     return {
         "format_version": FORMAT_VERSION,
         "seed": seed,
@@ -92,7 +91,7 @@ def split_index(
         "dataset": Path(dataset).as_posix(),
         "dataset_sha256": dataset_sha256,
         "splits": splits,
-        "counts": {name: kind_counts(ids, kind_of) for name, ids in splits.items()},
+        "counts": {name: source_counts(ids, source_of) for name, ids in splits.items()},
     }
 
 
@@ -103,7 +102,7 @@ def split_dataset(dataset: Path, out: Path, val_fraction: float, seed: int) -> d
     with open_gameplay(dataset) as f:
         table = read_episodes(f)
         verify_chunks(f, dataset)
-    index = split_index(table["id"].tolist(), table["agent"].tolist(), val_fraction, seed, dataset, file_hash(dataset))
+    index = split_index(table["id"].tolist(), table["source"].tolist(), val_fraction, seed, dataset, file_hash(dataset))
     with atomic_path(Path(out)) as tmp:
         tmp.write_text(json.dumps(index, indent=2) + "\n")
     return index

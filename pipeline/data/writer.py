@@ -10,33 +10,63 @@ import numpy as np
 
 from pipeline.data.codecs import dataset_options
 from pipeline.data.reader import read_episodes
-from pipeline.data.schema import COMPUTED_COLUMNS, EPISODE_COLUMNS, FORMAT_VERSION, ROW_FIELDS, Row
+from pipeline.data.schema import (
+    ACTIONS,
+    AGENT_OUTPUT_FIELDS,
+    COMPUTED_COLUMNS,
+    EPISODE_COLUMNS,
+    FORMAT_VERSION,
+    HIDDEN,
+    ROW_FIELDS,
+    SCREEN,
+    Row,
+)
 
 FLUSH_ROWS = 256  # rows buffered in memory before they are written (bounded memory for 27,000-step episodes)
 SCALAR_CHUNK = 4096  # rows per chunk of the one-value-per-row datasets; images are one per chunk
+VECTOR_CHUNK_BYTES = 64 * 1024  # chunk size of the one-vector-per-row datasets: a random read decompresses one
+
+
+def _chunks(shape: tuple[int, ...], dtype: str) -> tuple[int, ...]:
+    if len(shape) >= 2:
+        return (1, *shape)
+    if not shape:
+        return (SCALAR_CHUNK,)
+    return (max(1, VECTOR_CHUNK_BYTES // (shape[0] * np.dtype(dtype).itemsize)), *shape)
 
 
 class GameplayWriter:
     """Writes a new gameplay file episode by episode, streaming rows so memory stays bounded.
 
     `attrs` (numbers, strings, lists of strings) become the file attributes; the episode table is written on
-    close. Timestamps are off, so the same inputs give the same bytes (and the split's dataset hash is stable).
+    close. `agent_outputs` = (number of actions, feature width) adds the agent-output row fields, which every row
+    must then carry. Timestamps are off, so the same inputs give the same bytes (and the split's dataset hash is
+    stable).
     """
 
-    def __init__(self, path: Path, *, screen_size: int, compression: str, attrs: dict[str, Any]):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        screen_size: int,
+        compression: str,
+        attrs: dict[str, Any],
+        agent_outputs: tuple[int, int] | None = None,
+    ):
         options = dataset_options(compression)
         # no chunk cache: every write goes to disk as it is made, so a full disk fails that write and the file still
         # closes (with dirty cached chunks, HDF5 cannot close it after ENOSPC and crashes when it is freed)
         self.file = h5py.File(path, "w", rdcc_nbytes=0)
-        for field in ROW_FIELDS:
-            shape = field.row_shape(screen_size)
-            chunks = (1, *shape) if shape else (SCALAR_CHUNK,)
+        self.fields = ROW_FIELDS + (AGENT_OUTPUT_FIELDS if agent_outputs else ())
+        sizes = {SCREEN: screen_size, **dict(zip((ACTIONS, HIDDEN), agent_outputs or ()))}
+        for field in self.fields:
+            shape = field.row_shape(sizes)
             ds = self.file.create_dataset(
                 field.name,
                 shape=(0, *shape),
                 maxshape=(None, *shape),
                 dtype=field.dtype,
-                chunks=chunks,
+                chunks=_chunks(shape, field.dtype),
                 track_times=False,
                 **options,
             )
@@ -78,7 +108,10 @@ class GameplayWriter:
         self._flush()
         with h5py.File(path, "r") as source:
             rows = len(source["actions"])
-            for field in ROW_FIELDS:
+            outputs = {f.name for f in AGENT_OUTPUT_FIELDS}
+            if outputs & set(source) != outputs & {f.name for f in self.fields}:
+                raise ValueError(f"cannot append '{path}': one of the two files has agent outputs, the other not")
+            for field in self.fields:
                 _append_rows(source[field.name], self.file[field.name], self.rows)
             table = read_episodes(source)
         entries = []
@@ -95,7 +128,7 @@ class GameplayWriter:
         if not self.pending:
             return
         end = self.rows + len(self.pending)
-        for field in ROW_FIELDS:
+        for field in self.fields:
             ds = self.file[field.name]
             ds.resize(end, axis=0)
             ds[self.rows : end] = np.asarray([getattr(r, field.name) for r in self.pending], dtype=field.dtype)

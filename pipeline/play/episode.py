@@ -2,42 +2,67 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Iterator
 
 import gymnasium as gym
 import numpy as np
 
-from pipeline.data.schema import NO_ACTION, Row
+from pipeline.data.schema import ACTIONS, HIDDEN, NO_ACTION, ROW_DATASETS, Row
 from pipeline.envs.rows import episode_rows
 from pipeline.envs.stacks import FrameStacks
+from pipeline.play.decisions import Decision, Exploration
 from pipeline.play.policies import RandomPolicy, TrainedPolicy
 
 NOT_RESTARTED = np.zeros(1, bool)
 
 
 def play_rows(
-    env: gym.Env, policy: TrainedPolicy | RandomPolicy, frame_stack: int, seed: int, epsilon: float, max_steps: int = 0
+    env: gym.Env,
+    policy: TrainedPolicy | RandomPolicy,
+    frame_stack: int,
+    seed: int,
+    exploration: Exploration,
+    max_steps: int = 0,
+    outputs: tuple[int, int] | None = None,
 ) -> Iterator[Row]:
     """The rows of one episode played by `policy` (see pipeline.envs.rows.episode_rows): one per agent step, then the
     final state (action NO_ACTION).
 
     The environment's reset and the action RNG are both seeded with `seed`, so an episode is a
-    function of (seed, policy). `max_steps` > 0 ends the episode after that many steps, marking the
-    last step truncated.
+    function of (seed, policy, exploration). `max_steps` > 0 ends the episode after that many steps, marking the
+    last step truncated. `outputs` = (actions, feature width) fills the rows' agent outputs (record.agent_outputs).
     """
     rng = np.random.default_rng(seed)
     stacker: FrameStacks | None = None
+    decision: Decision | None = None
 
     def act(obs: np.ndarray) -> int:
-        nonlocal stacker
+        nonlocal stacker, decision
         if stacker is None:
             stacker = FrameStacks(1, frame_stack, obs.shape)
             state = stacker.start(obs[None])
         else:
             state = stacker.push(obs[None], restarted=NOT_RESTARTED)
-        return int(policy.act(state, epsilon, rng)[0])
+        decision = policy.decide(state, exploration, rng, outputs=outputs is not None)
+        return int(decision.actions[0])
 
-    return episode_rows(env, seed, act, max_steps)
+    for row in episode_rows(env, seed, act, max_steps):
+        yield row if outputs is None else with_outputs(row, decision, outputs)
+
+
+def with_outputs(row: Row, decision: Decision, sizes: tuple[int, int]) -> Row:
+    """The row with the agent outputs of the decision that chose its action; a final row, or one chosen without a
+    network, gets the fields' fill values (NaN), and exploratory says whether an action was taken off the greedy one."""
+    if row.actions == NO_ACTION or decision.q_values is None:
+        shapes = dict(zip((ACTIONS, HIDDEN), sizes))
+        q, features = (
+            np.full(ROW_DATASETS[n].row_shape(shapes), ROW_DATASETS[n].fill) for n in ("q_values", "features")
+        )
+        return dataclasses.replace(row, q_values=q, features=features, exploratory=row.actions != NO_ACTION)
+    return dataclasses.replace(
+        row, q_values=decision.q_values[0], features=decision.features[0], exploratory=bool(decision.exploratory[0])
+    )
 
 
 def play_episode(
@@ -50,7 +75,7 @@ def play_episode(
 ) -> tuple[float, int, bool]:
     """Play one episode to game over or the frame cap; return (raw return, agent steps, truncated)."""
     score, length, truncated = 0.0, 0, False
-    for row in play_rows(env, policy, frame_stack, seed, epsilon):
+    for row in play_rows(env, policy, frame_stack, seed, Exploration("epsilon", epsilon)):
         if row.actions == NO_ACTION:
             break
         score, length, truncated = score + row.rewards, length + 1, row.truncated and not row.terminated

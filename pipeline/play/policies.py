@@ -11,7 +11,8 @@ import torch
 from pipeline.config.errors import InputError
 from pipeline.config.params import EnvParams, params_from_dict
 from pipeline.core.hashing import file_hash
-from pipeline.rl.acting import act_epsilon_greedy
+from pipeline.play.decisions import Decision, Exploration, choose
+from pipeline.rl.acting import q_values_and_features
 from pipeline.rl.checkpoint import load_checkpoint
 from pipeline.rl.device import pick_device
 from pipeline.rl.networks import QNetwork
@@ -28,6 +29,12 @@ class RandomPolicy:
     def act(self, stacks: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
         return rng.integers(0, self.num_actions, size=len(stacks))
 
+    def decide(
+        self, stacks: np.ndarray, exploration: Exploration, rng: np.random.Generator, outputs: bool = False
+    ) -> Decision:
+        """Uniformly random actions, whatever `exploration` says; no network, so no outputs."""
+        return Decision(self.act(stacks, 1.0, rng), None, None)
+
 
 @dataclass
 class TrainedPolicy:
@@ -39,8 +46,21 @@ class TrainedPolicy:
     checkpoint_hash: str
     step: int
 
+    @property
+    def feature_width(self) -> int:
+        return self.network.head[0].out_features
+
     def act(self, stacks: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-        return act_epsilon_greedy(self.network, stacks, epsilon, rng, self.device, len(self.action_meanings))
+        return self.decide(stacks, Exploration("epsilon", epsilon), rng).actions
+
+    def decide(
+        self, stacks: np.ndarray, exploration: Exploration, rng: np.random.Generator, outputs: bool = False
+    ) -> Decision:
+        """The actions under `exploration`; with `outputs` (or when exploring needs them) the Q-values and features."""
+        q = features = None
+        if outputs or exploration.needs_q_values:
+            q, features = q_values_and_features(self.network, stacks, self.device)
+        return Decision(choose(q, exploration, rng, (len(stacks), len(self.action_meanings))), q, features)
 
 
 def policy_from_checkpoint(data: dict, checkpoint_hash: str, device: str = "auto") -> TrainedPolicy:

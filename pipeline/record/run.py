@@ -1,72 +1,56 @@
-"""Recording: the random and the trained agent play seeded episodes into the gameplay dataset, MP4s and PNGs.
+"""Recording: the sources (record.sources, or the random and the trained agent) play seeded episodes into the
+gameplay dataset, MP4s and PNGs, and the dataset's quality and diversity metrics are measured.
 
-Who plays: n_random = episodes * percent_random / 100 rounded to the nearest integer, halves up, in exact
-decimal arithmetic (30% of 20 = 6, 25% of 10 = 2.5 -> 3, 34% of 3 = 1.02 -> 1); episodes 0 .. n_random - 1
-are played by the uniformly random agent, the rest by the trained agent at record.epsilon.
-Episode k resets the environment and seeds its action RNG with derive_seed(seed, "record-episode", k), so the
-same params and checkpoint give the same dataset, and changing the agent mix leaves each episode's seed alone.
-env.num_envs episodes are played at once (pipeline.play.pool), each into its own files, and appended to
-the dataset in episode order, so the outputs do not depend on env.num_envs. All outputs are built under temporary
-names and renamed into place only when every episode is done.
+Who plays which episode, with which seed, is pipeline.record.plan's: ids run over the sources in order and a source's
+i-th episode is seeded by (seed, its name, i), so the same params and checkpoints give the same dataset, adding a
+source never changes another's episodes, and any range of ids (a shard, --first-episode) is played exactly as in
+the whole recording. env.num_envs episodes are played at once (pipeline.play.pool), or one per CPU of a Ray cluster
+with copies of the checkpoints they play (pipeline.play.backends), each into its own files, and appended to the
+dataset in id order, so the outputs depend neither on env.num_envs nor on the backend. All outputs are built under
+temporary names and renamed into place only when every episode is done.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 import pipeline
-from pipeline.config.layout import RecordLayout
+from pipeline.config.errors import InputError
+from pipeline.config.layout import RecordLayout, TrainLayout
 from pipeline.config.params import PLAY_SETTINGS, Params, RecordParams, params_without
 from pipeline.core.atomic import atomic_path, naming, remove, scratch_folder
 from pipeline.core.outputs import check_output
-from pipeline.core.seeding import derive_seed
 from pipeline.core.signals import Interrupted, stop_on_signals
 from pipeline.core.versions import git_commit, library_versions
 from pipeline.data.card import dataset_card
 from pipeline.data.codecs import check_available
+from pipeline.data.metrics import dataset_metrics, write_metrics
 from pipeline.data.schema import LAYOUT_NOTE
+from pipeline.data.sources import SourceEntry, sources_attribute
 from pipeline.data.splits import load_split_index
 from pipeline.data.writer import GameplayWriter
 from pipeline.envs.atari import action_meanings, env_id, game_action_meanings, make_env
 from pipeline.envs.recipe import env_recipe
 from pipeline.play.backends import Backend, Players, play_on
+from pipeline.play.decisions import Exploration
 from pipeline.play.episode import play_rows
-from pipeline.play.policies import RandomPolicy, check_env_matches, load_policy
+from pipeline.play.policies import RandomPolicy, load_policy
+from pipeline.record.plan import PlannedEpisode, episode_range, plan_sources, planned_episodes, sources_of
 from pipeline.record.png import PngEpisode
+from pipeline.record.progress import RecordProgress, announce
+from pipeline.record.sources import Player, load_players, output_sizes
 from pipeline.record.video import EpisodeVideo
 
 
-def agent_counts(episodes: int, percent_random: float) -> tuple[int, int]:
-    """(random, trained) episode counts under the rounding rule above."""
-    exact = Fraction(str(percent_random)) * episodes / 100
-    n_random = int(exact + Fraction(1, 2))  # floor(x + 1/2): nearest, halves up
-    return n_random, episodes - n_random
-
-
-def episode_seed(seed: int, k: int) -> int:
-    return derive_seed(seed, "record-episode", k)
-
-
-def file_attributes(params: Params, meanings: list[str], model: str) -> dict:
+def file_attributes(params: Params, meanings: list[str], model: str, sources: list[SourceEntry]) -> dict:
     """The dataset's attributes (pipeline.data.schema.FILE_ATTRIBUTES but format_version, which the writer adds)."""
     e = params.env
     env = make_env(e)
@@ -74,6 +58,7 @@ def file_attributes(params: Params, meanings: list[str], model: str) -> dict:
     env.close()
     return {
         "model": model,
+        "sources": sources_attribute(sources),
         "env_recipe": json.dumps(recipe, sort_keys=True),
         "env_id": env_id(e.game),
         "game": e.game,
@@ -94,73 +79,20 @@ def file_attributes(params: Params, meanings: list[str], model: str) -> dict:
     }
 
 
-class Frames(ProgressColumn):
-    """Frames and frames/s: of one episode at its recent rate, or on the total line (whose bar counts episodes)
-    of every episode in flight since recording began."""
-
-    def render(self, task: Task) -> Text:
-        if "frames" in task.fields:
-            frames, speed = task.fields["frames"], task.fields["frames"] / task.elapsed if task.elapsed else 0.0
-        else:
-            frames, speed = task.completed, task.speed or 0.0
-        return Text(f"{frames:,.0f} frames ") + Text(f"{speed:,.0f} frames/s", style="cyan")
-
-
-class RecordProgress:
-    """A bar per episode in flight and a total line with the time left; episode lines print in episode order."""
-
-    def __init__(self, console: Console, r: RecordParams, n_random: int):
-        self.console, self.r, self.n_random = console, r, n_random
-        self.bars = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            Frames(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        )
-        self.total = self.bars.add_task(f"0/{r.episodes} episodes", total=r.episodes, frames=0)
-        self.episodes: dict[int, TaskID] = {}
-        self.frames = 0
-
-    def played(self, k: int, rows: int) -> None:
-        if k not in self.episodes:
-            rows_cap = self.r.max_episode_steps + 1 if self.r.max_episode_steps else None
-            self.episodes[k] = self.bars.add_task(
-                f"episode {k + 1}/{self.r.episodes} ({agent_of(k, self.n_random)})", total=rows_cap
-            )
-        self.bars.advance(self.episodes[k], rows)
-        self.frames += rows
-        self.bars.update(self.total, frames=self.frames)
-
-    def finished(self, entry: dict) -> None:
-        k = entry["id"]
-        self.bars.remove_task(self.episodes.pop(k))
-        self.bars.update(self.total, advance=1, description=f"{k + 1}/{self.r.episodes} episodes")
-        self.console.print(
-            f"episode {k} ({entry['agent']}): {entry['length']} steps, return {entry['return']:g}", highlight=False
-        )
-
-
-def agent_of(k: int, n_random: int) -> str:
-    return "random" if k < n_random else "trained"
-
-
 def episode_writers(
     stack: contextlib.ExitStack,
-    videos: Path,
-    frames: Path | None,
-    k: int,
+    folders: EpisodeFolders,
+    episode: PlannedEpisode,
     kind: str,
-    seed: int,
     meanings: list[str],
     r: RecordParams,
 ) -> list:
     """The per-episode outputs a row goes to besides the dataset: the MP4 and, with the PNG export, its folder."""
+    k = episode.id
     writers = [
         stack.enter_context(
             EpisodeVideo(
-                videos / f"{kind}_agent_{k}.mp4",
+                folders.videos / f"{kind}_agent_{k}.mp4",
                 fps=r.fps,
                 scale=r.video_scale,
                 action_meanings=meanings,
@@ -169,10 +101,12 @@ def episode_writers(
             )
         )
     ]
-    if frames is not None:
+    if folders.frames is not None:
         writers.append(
             stack.enter_context(
-                PngEpisode(frames, k, kind, seed, meanings, frames=r.png, observations=r.png_observations)
+                PngEpisode(
+                    folders.frames, k, kind, episode.seed, meanings, frames=r.png, observations=r.png_observations
+                )
             )
         )
     return writers
@@ -189,45 +123,75 @@ class EpisodeFolders:
 
 
 class EpisodeRecorder:
-    """Plays record episode k into its own files: its MP4, its PNG folder and a one-episode shard of the dataset,
-    which the parent appends in episode order. The same in the parent (env.num_envs 1) and in every worker."""
+    """Plays the j-th planned episode into its own files: its MP4, its PNG folder and a one-episode shard of the
+    dataset, which the parent appends in id order. The same in the parent (env.num_envs 1) and in every worker;
+    each loads the policies of the sources it plays once, on first use."""
 
-    def __init__(self, params: Params, checkpoint: Path, model: str, folders: EpisodeFolders):
-        self.params, self.folders, self.model = params, folders, model
-        self.n_random, n_trained = agent_counts(params.record.episodes, params.record.percent_random)
+    def __init__(
+        self,
+        params: Params,
+        episodes: list[PlannedEpisode],
+        players: dict[str, Player],
+        folders: EpisodeFolders,
+        outputs: tuple[int, int] | None,
+    ):
+        self.params, self.episodes, self.players, self.folders, self.outputs = (
+            params,
+            episodes,
+            players,
+            folders,
+            outputs,
+        )
         self.env = make_env(params.env)
         self.meanings = action_meanings(self.env)
-        self.agents = {
-            "random": RandomPolicy(len(self.meanings)),
-            "trained": load_policy(checkpoint) if n_trained else None,
-        }
+        self.policies: dict[str, RandomPolicy | object] = {}
 
-    def play(self, k: int, tick: Callable[[], None]) -> Path:
-        r, kind, seed = self.params.record, agent_of(k, self.n_random), episode_seed(self.params.seed, k)
-        shard = self.folders.shards / f"episode_{k}.h5"
+    def policy(self, player: Player):
+        name = player.entry.name
+        if name not in self.policies:
+            self.policies[name] = (
+                RandomPolicy(len(self.meanings)) if player.checkpoint is None else load_policy(player.checkpoint)
+            )
+        return self.policies[name]
+
+    def play(self, j: int, tick: Callable[[], None]) -> Path:
+        r, episode = self.params.record, self.episodes[j]
+        entry = self.players[episode.source].entry
+        shard = self.folders.shards / f"episode_{episode.id}.h5"
         with contextlib.ExitStack() as stack:
             stack.enter_context(naming(shard))
             rows = stack.enter_context(
-                GameplayWriter(shard, screen_size=self.params.env.screen_size, compression=r.compression, attrs={})
+                GameplayWriter(
+                    shard,
+                    screen_size=self.params.env.screen_size,
+                    compression=r.compression,
+                    attrs={},
+                    agent_outputs=self.outputs,
+                )
             )
-            writers = [
-                rows,
-                *episode_writers(stack, self.folders.videos, self.folders.frames, k, kind, seed, self.meanings, r),
-            ]
+            writers = [rows, *episode_writers(stack, self.folders, episode, entry.agent, self.meanings, r)]
             for row in play_rows(
-                self.env, self.agents[kind], self.params.env.frame_stack, seed, r.epsilon, r.max_episode_steps
+                self.env,
+                self.policy(self.players[episode.source]),
+                self.params.env.frame_stack,
+                episode.seed,
+                Exploration(entry.exploration, entry.exploration_value),
+                r.max_episode_steps,
+                self.outputs,
             ):
                 for writer in writers:
                     writer.add(row)
                 tick()
-            agent = self.agents[kind]
             rows.end_episode(
-                id=k,
-                agent=kind,
-                seed=seed,
-                checkpoint_hash=agent.checkpoint_hash,
-                source="random" if kind == "random" else self.model,
-                checkpoint_step=agent.step,
+                id=episode.id,
+                agent=entry.agent,
+                seed=episode.seed,
+                checkpoint_hash=entry.checkpoint_hash,
+                source=entry.name,
+                source_episode=episode.index,
+                checkpoint_step=entry.checkpoint_step,
+                exploration=entry.exploration,
+                exploration_value=entry.exploration_value,
             )
         return shard
 
@@ -264,61 +228,99 @@ def split_of(layout: RecordLayout, dataset: Path) -> dict | None:
         return None
 
 
-def build_recorder(params: Params, model: str, inputs: dict[str, Path], outputs: dict[str, Path]) -> EpisodeRecorder:
-    """The recorder wherever it runs (pipeline.play.backends.Players): its checkpoint and folders by name."""
-    folders = EpisodeFolders(outputs["videos"], outputs.get("frames"), outputs["shards"])
-    return EpisodeRecorder(params, inputs["checkpoint"], model, folders)
+def checkpoint_inputs(players: dict[str, Player], episodes: list[PlannedEpisode]) -> dict[str, Path]:
+    """The checkpoints the planned episodes play, each once, by an input name (pipeline.play.backends.Players): a
+    Ray worker gets a copy of every one of them, and of no other."""
+    paths = {players[e.source].checkpoint for e in episodes} - {None}
+    return {f"checkpoint_{i}": path for i, path in enumerate(sorted(paths))}
+
+
+def build_recorder(
+    params: Params,
+    episodes: list[PlannedEpisode],
+    players: dict[str, Player],
+    outputs: tuple[int, int] | None,
+    inputs: dict[str, Path],
+    folders: dict[str, Path],
+) -> EpisodeRecorder:
+    """The recorder wherever it runs (pipeline.play.backends.Players): the checkpoints by their input names
+    (checkpoint_inputs, here or a worker's copies) and its folders by name."""
+    here = {path: inputs[name] for name, path in checkpoint_inputs(players, episodes).items()}
+    players = {
+        name: dataclasses.replace(player, checkpoint=here.get(player.checkpoint, player.checkpoint))
+        for name, player in players.items()
+    }
+    where = EpisodeFolders(folders["videos"], folders.get("frames"), folders["shards"])
+    return EpisodeRecorder(params, episodes, players, where, outputs)
 
 
 def record(
     params: Params,
-    checkpoint: Path,
+    checkpoint: Path | None,
     out_dir: Path,
     console: Console | None = None,
     model: str | None = None,
+    *,
+    models: Path = TrainLayout().root,
+    first_episode: int = 0,
+    shard_episodes: int | None = None,
+    metrics: Path | None = None,
     backend: Backend = Backend(),
 ) -> RecordLayout:
-    """Play record.episodes episodes, env.num_envs at once (or on the Ray cluster `backend` names), and write
-    gameplay.h5, videos/ and (with record.png or record.png_observations) frames/ under out_dir. The checkpoint is
-    only read when trained episodes are asked for; `model` names it in the dataset (record.model by default)."""
-    model = model or params.record.model
+    """Play the recording's episodes (ids first_episode .. first_episode + shard_episodes - 1: all of them by
+    default), env.num_envs at once (or on the Ray cluster `backend` names), and write gameplay.h5, DATASET.md,
+    videos/ and (with record.png or record.png_observations) frames/ under out_dir, and the dataset's metrics to
+    `metrics` where given.
+
+    Without record.sources, the trained episodes play `checkpoint` (default: `models`' best.pt or dqn.pt, as
+    record.model says), named `model` (record.model by default); with sources, each names its own checkpoint (best,
+    final and snapshots from `models`) and `checkpoint` must be None. A checkpoint is only read when its source has
+    episodes in the recording."""
+    r, layout, trained = params.record, RecordLayout(Path(out_dir)), TrainLayout(Path(models))
+    model = model or r.model
+    if r.sources and checkpoint is not None:
+        raise InputError(
+            f"--checkpoint {checkpoint}: it names the trained agent without record.sources; with sources each "
+            "source's policy names its checkpoint"
+        )
     console = console or Console(stderr=True)
-    r, layout = params.record, RecordLayout(Path(out_dir))
     pngs = r.png or r.png_observations
-    n_random, n_trained = agent_counts(r.episodes, r.percent_random)
+    sources = sources_of(params, model, checkpoint or (trained.best if model == "best" else trained.model))
+    ids = episode_range(r.episodes, first_episode, shard_episodes)
     check_available(r.compression)  # refused here, before any output exists
     check_output(layout.dataset, "dataset")
     check_output(layout.card, "dataset card")
     check_output(layout.videos, "videos folder", folder=True)
     if pngs:
         check_output(layout.frames, "PNG folder", folder=True)
-    if n_trained:
-        check_env_matches(load_policy(checkpoint), params.env)
+    if metrics is not None:
+        check_output(Path(metrics), "metrics file")
     meanings = game_action_meanings(params.env)
-    console.print(
-        f"Recording {r.episodes} episodes: {n_random} random + {n_trained} trained "
-        f"({r.percent_random:g}% of {r.episodes} = {r.episodes * r.percent_random / 100:g}, rounded to the "
-        f"nearest episode, halves up; random episodes first; trained epsilon {r.epsilon:g}; "
-        + ("on Ray)" if backend.kind == "ray" else f"{min(params.env.num_envs, r.episodes)} at once)"),
-        highlight=False,
-        soft_wrap=True,
-    )
+    players, policies = load_players(sources, plan_sources(sources, r), trained, params.env)
+    outputs = output_sizes(policies, len(meanings)) if r.agent_outputs else None
+    entries = [player.entry for player in players.values()]
+    episodes = planned_episodes(entries, params.seed, ids)
+    announce(console, params, entries, ids, backend)
+    if r.agent_outputs and outputs is None:
+        console.print("record.agent_outputs: no source plays with a network, so there are none to record")
 
-    progress = RecordProgress(console, r, n_random)
-    with contextlib.ExitStack() as outputs, stop_on_signals() as stop, progress.bars:
+    progress = RecordProgress(console, episodes, r.max_episode_steps)
+    with contextlib.ExitStack() as outputs_in_place, stop_on_signals() as stop, progress.bars:
         # entered first, renamed last: a dataset in place means its card, videos and frames are in place too
-        tmp_dataset = outputs.enter_context(atomic_path(layout.dataset))
-        tmp_card = outputs.enter_context(atomic_path(layout.card))
-        tmp_videos = outputs.enter_context(atomic_path(layout.videos))
+        tmp_dataset = outputs_in_place.enter_context(atomic_path(layout.dataset))
+        tmp_card = outputs_in_place.enter_context(atomic_path(layout.card))
+        tmp_metrics = outputs_in_place.enter_context(atomic_path(metrics)) if metrics is not None else None
+        tmp_videos = outputs_in_place.enter_context(atomic_path(layout.videos))
         tmp_videos.mkdir()
-        tmp_frames = outputs.enter_context(atomic_path(layout.frames)) if pngs else None
-        shards = outputs.enter_context(scratch_folder(layout.root / "shards"))
-        dataset = outputs.enter_context(
+        tmp_frames = outputs_in_place.enter_context(atomic_path(layout.frames)) if pngs else None
+        shards = outputs_in_place.enter_context(scratch_folder(layout.root / "shards"))
+        dataset = outputs_in_place.enter_context(
             GameplayWriter(
                 tmp_dataset,
                 screen_size=params.env.screen_size,
                 compression=r.compression,
-                attrs=file_attributes(params, meanings, model),
+                attrs=file_attributes(params, meanings, model, [e for e in entries if e.episodes]),
+                agent_outputs=outputs,
             )
         )
 
@@ -327,27 +329,34 @@ def record(
                 k = len(dataset.episodes)  # the first episode not yet in the dataset
                 raise Interrupted(
                     stop.signal,
-                    f"Interrupted during episode {k + 1} of {r.episodes}: nothing was "
+                    f"Interrupted during episode {k + 1} of {len(episodes)}: nothing was "
                     f"written, '{layout.root}' holds what it held before",
                 )
 
-        def append(k: int, shard: Path) -> None:
+        def append(j: int, shard: Path) -> None:
             (entry,) = dataset.append(shard)
             shard.unlink()
-            progress.finished(entry)
+            progress.finished(j, entry)
 
-        folders = {"videos": tmp_videos, "shards": shards, **({"frames": tmp_frames} if tmp_frames is not None else {})}
-        players = Players(partial(build_recorder, params, model), {"checkpoint": checkpoint}, folders)
-        play_on(backend, players, r.episodes, params.env.num_envs, progress.played, append, check)
+        players_anywhere = Players(
+            partial(build_recorder, params, episodes, players, outputs),
+            checkpoint_inputs(players, episodes),
+            {"videos": tmp_videos, "shards": shards, **({"frames": tmp_frames} if tmp_frames is not None else {})},
+        )
+        play_on(backend, players_anywhere, len(episodes), params.env.num_envs, progress.played, append, check)
         dataset.close()
+        measured = dataset_metrics(tmp_dataset, progress=(progress.bars, "measuring diversity"))
+        if tmp_metrics is not None:
+            write_metrics(tmp_metrics, measured)
         tmp_card.write_text(
-            dataset_card(tmp_dataset, layout.dataset.name, sibling_files(r), split_of(layout, tmp_dataset))
+            dataset_card(tmp_dataset, layout.dataset.name, sibling_files(r), split_of(layout, tmp_dataset), measured)
         )
     if not pngs:
         remove(layout.frames)  # a stale export of an earlier dataset would contradict this one
     console.print(
-        f"Wrote {layout.dataset} (described in {layout.card}), {r.episodes} videos in {layout.videos}"
-        + (f" and PNGs in {layout.frames}" if pngs else ""),
+        f"Wrote {layout.dataset} (described in {layout.card}), {len(episodes)} videos in {layout.videos}"
+        + (f" and PNGs in {layout.frames}" if pngs else "")
+        + (f"; metrics in {metrics}" if metrics is not None else ""),
         highlight=False,
         soft_wrap=True,
     )

@@ -14,6 +14,16 @@ def q_values(network: torch.nn.Module, states: np.ndarray, device: torch.device)
     return network(torch.as_tensor(states)).numpy()
 
 
+@torch.no_grad()
+def q_values_and_features(
+    network: torch.nn.Module, states: np.ndarray, device: torch.device
+) -> tuple[np.ndarray, np.ndarray]:
+    """Q-values and penultimate features (QNetwork.q_and_hidden) for a few states, as NumPy arrays: what a recording
+    with record.agent_outputs stores. The Q-values are q_values' bit for bit (the same operations)."""
+    q, hidden = network.q_and_hidden(torch.as_tensor(states).to(device))
+    return q.cpu().numpy(), hidden.cpu().numpy()
+
+
 def boltzmann(q_values: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
     """An action per row sampled from softmax(Q / temperature): near argmax when cold, near uniform when hot."""
     logits = (q_values - q_values.max(axis=1, keepdims=True)) / temperature

@@ -69,11 +69,17 @@ class QNetwork(nn.Module):
             self.value = nn.Sequential(nn.Linear(flat, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.q_and_hidden(frames)[0]
+
+    def q_and_hidden(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Q-values and the head's hidden layer after its ReLU (the penultimate features a dataset records with
+        record.agent_outputs; with dueling, the advantage stream's)."""
         features = self.features(frames.float() / 255.0)
+        hidden = self.head[1](self.head[0](features))
+        advantages = self.head[2](hidden)
         if not self.dueling:
-            return self.head(features)
-        advantages = self.head(features)
-        return self.value(features) + advantages - advantages.mean(dim=1, keepdim=True)
+            return advantages, hidden
+        return self.value(features) + advantages - advantages.mean(dim=1, keepdim=True), hidden
 
 
 class RNDNetwork(nn.Module):

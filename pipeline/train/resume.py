@@ -46,6 +46,11 @@ class RunState:
         """The run's DVCLive curves while it runs; copied to the declared output when it ends."""
         return self.folder / "training"
 
+    @property
+    def snapshots(self) -> Path:
+        """The policy snapshots the run has passed (train.snapshot_steps); copied to the declared output at the end."""
+        return self.folder / "snapshots"
+
     def checkpoint(self, step: int) -> Path:
         return self.folder / f"step_{step:010d}.pt"
 

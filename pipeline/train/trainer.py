@@ -15,6 +15,7 @@ from rich.console import Console
 from pipeline.config.errors import InputError
 from pipeline.config.layout import TrainLayout
 from pipeline.config.params import Params, TrainParams, params_to_dict
+from pipeline.config.sources import snapshot_schedule
 from pipeline.core.atomic import atomic_path, remove
 from pipeline.core.resources import available_memory, gib
 from pipeline.core.seeding import derive_seed
@@ -34,6 +35,7 @@ from pipeline.train.evaluation import Best, Evaluator, Snapshot, eval_seeds, fre
 from pipeline.train.log import TrainingLog, training_progress
 from pipeline.train.preflight import check_can_train
 from pipeline.train.resume import RunState, clear, resumable_checkpoint, state_key
+from pipeline.train.snapshots import check_kept, publish, save_passed
 
 
 def learning_rewards(rewards: np.ndarray, lives_lost: np.ndarray, t: TrainParams) -> np.ndarray:
@@ -124,6 +126,7 @@ class Trainer:
         self.window: dict[str, list[float]] = defaultdict(list)  # metrics since the last log line
         self.saved_envs: list[dict] | None = None  # environment states to restore when the loop starts
         self.envs = None
+        self.snapshot_steps = snapshot_schedule(t.snapshot_steps, t.steps)
 
     def policy_state(self, online: dict | None = None, step: int | None = None) -> dict:
         """A policy checkpoint: the acting network (now, or `online` at `step`) and what it needs to play."""
@@ -361,6 +364,7 @@ class Trainer:
             while self.step < t.steps:
                 before = self.act_and_store(log, progress, task)
                 beta = self.learn(before)
+                save_passed(self.state.snapshots, self.snapshot_steps, before, self.step, self.policy_state)
                 if due(before, self.step, t.eval_interval):
                     self.evaluate_now()
                 self.take_evaluations(log, progress, task)
@@ -439,8 +443,10 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     state = RunState(layout.states / state_key(params))
     saved = resumable_checkpoint(state, params, required=resume == "yes", console=console) if resume != "no" else None
     trainer = Trainer(params, layout, state, console)
+    if saved is not None:
+        check_kept(state.snapshots, trainer.snapshot_steps, saved["step"])
     # everything that can be checked was: from here on the previous outputs go
-    for stale in (layout.model, layout.best, layout.live):
+    for stale in (layout.model, layout.best, layout.live, layout.snapshots):
         remove(stale)
     if saved is None:
         clear(state)
@@ -461,6 +467,7 @@ def train(params: Params, out_dir: Path, resume: str = "no", console: Console | 
     log.close()
     write_diagnostics(state.live)
     publish_curves(state, layout)
+    publish(state.snapshots, trainer.snapshot_steps, layout.snapshots)
     console.print(
         f"Best evaluation: {trainer.best.mean:,.1f} ± {trainer.best.std:,.1f} at step {trainer.best.step:,} "
         f"({params.train.eval_episodes} episodes at epsilon {params.evaluate.epsilon:g}): {layout.best}",

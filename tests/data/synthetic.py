@@ -22,15 +22,21 @@ AGENTS = ["random", "random", "trained", "trained", "trained"]
 def attributes() -> dict:
     """The attributes record writes for tiny_params (Breakout, 4 actions, frameskip 4, 84x84, videos at 30 fps)."""
     params = tiny_params()
-    return file_attributes(params, game_action_meanings(params.env), "best")
+    return file_attributes(params, game_action_meanings(params.env), "best", [])
 
 
 def write_dataset(
-    path: Path, lengths: list[int] = LENGTHS, agents: list[str] = AGENTS, compression: str = "gzip"
+    path: Path,
+    lengths: list[int] = LENGTHS,
+    agents: list[str] = AGENTS,
+    compression: str = "gzip",
+    first_id: int = 0,
+    attrs: dict | None = None,
 ) -> Path:
-    with GameplayWriter(path, screen_size=84, compression=compression, attrs=attributes()) as w:
-        row = 0
-        for k, (n, agent) in enumerate(zip(lengths, agents)):
+    """Episodes first_id, first_id + 1, ... of the given lengths; screens and observations depend on (id, step) only,
+    so a file of episodes 3 and 4 holds the very rows those episodes have in a file of all five."""
+    with GameplayWriter(path, screen_size=84, compression=compression, attrs=attrs or attributes()) as w:
+        for k, (n, agent) in enumerate(zip(lengths, agents), start=first_id):
             for t in range(n + 1):
                 frame = np.zeros(FRAME_SHAPE, np.uint8)
                 frame[..., 0], frame[..., 1] = k, t
@@ -38,7 +44,7 @@ def write_dataset(
                 w.add(
                     Row(
                         frames=frame,
-                        observations=np.full((84, 84), row % 251, np.uint8),
+                        observations=np.full((84, 84), (10 * k + t) % 251, np.uint8),
                         actions=NO_ACTION if final else t % 3,
                         rewards=0.0 if final else float(t),
                         terminated=last_step and k % 2 == 0,
@@ -46,6 +52,15 @@ def write_dataset(
                         lives=3,
                     )
                 )
-                row += 1
-            w.end_episode(id=k, agent=agent, seed=1000 + k, checkpoint_hash="", source=agent, checkpoint_step=-1)
+            w.end_episode(
+                id=k,
+                agent=agent,
+                seed=1000 + k,
+                checkpoint_hash="",
+                source=agent,
+                source_episode=k,
+                checkpoint_step=-1,
+                exploration="epsilon",
+                exploration_value=1.0,
+            )
     return path

@@ -59,12 +59,14 @@ def test_inspect_prints_the_report_and_writes_the_contact_sheet(recorded, tmp_pa
         "train",
         "val",
         "random",
-        "trained",
+        "dqn.pt",  # the trained source, named by its checkpoint
         "Actions taken",
+        "Quality and diversity",
         "FIRE",
         "Storage",
         "ratio",
         f"Contact sheet: {sheet}",
+        "Diversity figure: ",
     ):
         assert text in result.stdout, text
     image = cv2.imread(str(sheet))

@@ -43,7 +43,10 @@ def write_dataset(path: Path, kinds: list[str]) -> Path:
                 seed=k,
                 checkpoint_hash="" if kind == "random" else "ab" * 32,
                 source=kind,
+                source_episode=k,
                 checkpoint_step=-1 if kind == "random" else 100,
+                exploration="epsilon",
+                exploration_value=1.0 if kind == "random" else 0.01,
             )
     return path
 

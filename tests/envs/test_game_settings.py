@@ -40,7 +40,9 @@ def test_pong_difficulty_3_shortens_the_players_paddle():
 
 
 def test_recorded_datasets_name_their_mode_and_difficulty():
-    attrs = file_attributes(tiny_params(env={"mode": 12, "difficulty": 1}), ["NOOP", "FIRE", "RIGHT", "LEFT"], "best")
+    attrs = file_attributes(
+        tiny_params(env={"mode": 12, "difficulty": 1}), ["NOOP", "FIRE", "RIGHT", "LEFT"], "best", []
+    )
     assert attrs["mode"] == 12 and attrs["difficulty"] == 1
 
 

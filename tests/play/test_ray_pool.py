@@ -17,6 +17,7 @@ import pytest
 
 from pipeline.config.errors import EnvironmentFault, InputError
 from pipeline.core.hashing import file_hash
+from pipeline.data.reader import read_episodes
 from pipeline.play.backends import Backend
 from pipeline.record.run import record
 from tests.helpers import ROOT, tiny_params, write_params
@@ -66,6 +67,89 @@ def test_a_ray_recording_equals_the_local_one(local_ray, tmp_path, tiny_checkpoi
     while local_ray.available_resources().get("CPU") != 2:  # the actors are ended: their CPUs come back
         assert time.monotonic() < deadline, local_ray.available_resources()
         time.sleep(0.1)
+
+
+SOURCES = [
+    {"name": "random", "policy": "random", "episodes": 1},
+    {"name": "early", "policy": "snapshot", "step": 100, "epsilon": 0.0, "episodes": 1},
+    {"name": "hot", "policy": "best", "temperature": 1.0, "episodes": 2},
+]
+
+
+def sources_params(**record):
+    settings = {"sources": SOURCES, "episodes": 4, "max_episode_steps": 30, "video_scale": 1, "agent_outputs": True}
+    return tiny_params(record={**settings, **record})
+
+
+@pytest.mark.slow
+def test_a_ray_recording_with_sources_equals_the_local_one(local_ray, tmp_path, trained_dir):
+    """record.sources with the random agent, a snapshot and best.pt (two checkpoints, each shipped to the actors as
+    bytes) and their agent outputs: the whole recording and a shard of it equal the local ones array for array."""
+    params = sources_params(png=True)
+    for name, backend in (("local", Backend()), ("ray", Backend("ray"))):
+        record(
+            params, None, tmp_path / name, models=trained_dir, metrics=tmp_path / name / "metrics.json", backend=backend
+        )
+        record(
+            params,
+            None,
+            tmp_path / f"{name}_shard",
+            models=trained_dir,
+            first_episode=1,
+            shard_episodes=2,
+            backend=backend,
+        )
+    for local, remote in (("local", "ray"), ("local_shard", "ray_shard")):
+        with h5py.File(tmp_path / local / "gameplay.h5") as a, h5py.File(tmp_path / remote / "gameplay.h5") as b:
+            assert dataset_names(a) == dataset_names(b) and "features" in dataset_names(a)
+            for name in dataset_names(a):
+                np.testing.assert_array_equal(a[name][:], b[name][:], err_msg=name)
+            for key in a.attrs:
+                assert np.array_equal(a.attrs[key], b.attrs[key]), key
+        assert file_hash(tmp_path / local / "gameplay.h5") == file_hash(tmp_path / remote / "gameplay.h5")
+        assert (tmp_path / remote / "DATASET.md").read_text() == (tmp_path / local / "DATASET.md").read_text()
+        for folder in ("videos", "frames"):
+            assert files_under(tmp_path / local / folder) == files_under(tmp_path / remote / folder), folder
+    for name, sources in (("ray", ["random", "early", "hot", "hot"]), ("ray_shard", ["early", "hot"])):
+        with h5py.File(tmp_path / name / "gameplay.h5") as f:
+            assert read_episodes(f)["source"].tolist() == sources, name
+    assert (tmp_path / "ray/metrics.json").read_text() == (tmp_path / "local/metrics.json").read_text()
+
+
+def test_a_ray_worker_gets_the_checkpoints_its_episodes_play_and_no_other(tmp_path):
+    """Each checkpoint once, whichever sources share it; none for a range of random episodes; the recorder built
+    from the shipped copies plays them in place of the originals."""
+    from pipeline.config.layout import TrainLayout
+    from pipeline.record.plan import episode_range, plan_sources, planned_episodes, sources_of
+    from pipeline.record.run import build_recorder, checkpoint_inputs
+    from pipeline.record.sources import Player
+
+    sources = [*SOURCES, {"name": "greedy", "policy": "best", "epsilon": 0.0, "episodes": 1}]
+    params = tiny_params(record={"sources": sources, "episodes": 5})
+    models = TrainLayout(tmp_path / "models")
+    entries = plan_sources(sources_of(params, "best", models.best), params.record)
+    players = {
+        e.name: Player(e, None if e.policy == "random" else models.snapshot(100) if e.name == "early" else models.best)
+        for e in entries
+    }
+
+    def planned(first: int, count: int):
+        return planned_episodes(entries, params.seed, episode_range(5, first, count))
+
+    everything = checkpoint_inputs(players, planned(0, 5))
+    assert sorted(everything.values()) == sorted([models.best, models.snapshot(100)])
+    assert checkpoint_inputs(players, planned(0, 1)) == {}
+    assert list(checkpoint_inputs(players, planned(2, 3)).values()) == [models.best]
+    copies = {name: tmp_path / "copies" / name for name in everything}
+    shipped = {path: copies[name] for name, path in everything.items()}
+    folders = {"videos": tmp_path / "v", "shards": tmp_path / "s"}
+    recorder = build_recorder(params, planned(0, 5), players, None, copies, folders)
+    try:
+        assert {n: p.checkpoint for n, p in recorder.players.items()} == {
+            n: shipped.get(p.checkpoint) for n, p in players.items()
+        }
+    finally:
+        recorder.close()
 
 
 @pytest.mark.slow

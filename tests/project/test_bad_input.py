@@ -179,6 +179,19 @@ def record(*args: str) -> list[str]:
     return ["record", *P, "--out-dir", "{w}/data", "--checkpoint", "{w}/models/dqn.pt", *args]
 
 
+def sourced(sources: str, *args: str) -> list[str]:
+    """record with record.sources (and so without --checkpoint)."""
+    return ["record", *P, "--out-dir", "{w}/data", "--sources", sources, *args]
+
+
+def merge(*args: str) -> list[str]:
+    return ["merge", "{w}/data/gameplay.h5", "--out", "{w}/m.h5", *args]
+
+
+def latents(*args: str) -> list[str]:
+    return ["latents", "{w}/data/gameplay.h5", "--out", "{w}/l.png", *args]
+
+
 def split(*args: str) -> list[str]:
     return ["split", *P, "--dataset", "{w}/data/gameplay.h5", "--out", "{w}/data/splits.json", *args]
 
@@ -450,6 +463,45 @@ CASES: dict[str, Case] = {
     "inspect splits missing": Case(inspect("--splits", "{w}/none.json"), "does not exist"),
     "inspect contact sheet a folder": Case(inspect("--contact-sheet", "{w}/data"), "contact sheet"),
     "inspect zero samples": Case(inspect("--samples", "0"), "--samples 0"),
+    # sources, shards and merge, latents, compare (issue 15)
+    "record --checkpoint with sources": Case(
+        record("--sources", "[{name: b, policy: best, share: 100}]"), "names the trained agent without record.sources"
+    ),
+    "record first episode past the end": Case(
+        record("--first-episode", "3"), "--first-episode 3: the recording has episodes 0 .. 2"
+    ),
+    "record shard past the end": Case(
+        record("--first-episode", "1", "--shard-episodes", "5"), "--shard-episodes 5: from episode 1 there are 1 .. 2"
+    ),
+    "record source of an unknown policy": Case(
+        sourced("[{name: g, policy: grandmaster, share: 100}]"), "must be random, best, final, snapshot"
+    ),
+    "record source of a snapshot never kept": Case(
+        sourced("[{name: e, policy: snapshot, step: 7, share: 100}]"), "step must be one of train.snapshot_steps"
+    ),
+    "record sources not a list": Case(sourced("7"), "record.sources = 7: must be a list of mappings"),
+    "record source checkpoint missing": Case(
+        sourced("[{name: b, policy: best, share: 100}]", "--models-dir", "{w}/none"), "source 'b': checkpoint"
+    ),
+    "merge into an existing file": Case(merge("--out", "{w}/data/gameplay.h5"), "exists: pass --append"),
+    "merge appending an overlap": Case(merge("--out", "{w}/data/gameplay.h5", "--append"), "overlaps"),
+    "merge --append to nothing": Case(merge("--append"), "does not exist; merge without --append"),
+    "merge a shard named twice": Case(
+        ["merge", "{w}/data/gameplay.h5", "{w}/data/../data/gameplay.h5", "--out", "{w}/m.h5"], "named twice"
+    ),
+    "merge a missing shard": Case(["merge", "{w}/none.h5", "--out", "{w}/m.h5"], "does not exist"),
+    "merge a shard without sources": Case(
+        merge(), "has no sources attribute", dataset(lambda f: f.attrs.__delitem__("sources"))
+    ),
+    "merge out a folder": Case(merge("--out", "{w}/data"), "is a folder"),
+    "merge into a held folder": Case(
+        merge("--out", "{w}/out/m.h5"), "is being written by another run", code=1, hold="out"
+    ),
+    "latents without features": Case(latents(), "gameplay.h5' has no agent features"),
+    "latents of one point": Case(latents("--max-points", "1"), "--max-points 1"),
+    "latents out a folder": Case(latents("--out", "{w}/data"), "is a folder"),
+    "inspect compare missing": Case(inspect("--compare", "{w}/none.h5"), "none.h5' does not exist"),
+    "inspect figure a folder": Case(inspect("--figure", "{w}/data"), "diversity figure"),
     # plot
     "plot an empty folder": Case(plot("--live-dir", "{w}/empty"), "holds no training logs", folder("empty")),
     "plot a missing folder": Case(plot("--live-dir", "{w}/none"), "does not exist"),

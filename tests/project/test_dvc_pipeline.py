@@ -20,6 +20,18 @@ from tests.helpers import tiny_params, write_params
 pytestmark = pytest.mark.slow  # every test here trains, records or runs a subprocess
 
 BIN = Path(sys.executable).parent
+# random play and two skill levels: the snapshot at step 100 of the 300 and the best network; two random episodes, so
+# that split has a source to hold one out from
+SOURCES = [
+    {"name": "random", "policy": "random", "share": 50},
+    {"name": "early", "policy": "snapshot", "step": 100, "share": 25},
+    {"name": "best", "policy": "best", "share": 25},
+]
+EPISODES = 4
+
+
+def pipeline_params(**record):
+    return tiny_params(record={"sources": SOURCES, "agent_outputs": True, "episodes": EPISODES, **record})
 
 
 def run(cmd: list[str], cwd: Path) -> str:
@@ -49,7 +61,7 @@ def repo_copy(tmp_path_factory) -> Path:
         if src.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)
-    write_params(dest / "params.yaml", tiny_params())
+    write_params(dest / "params.yaml", pipeline_params())
     for cmd in (
         ["git", "init", "-q"],
         ["git", "add", "-A"],
@@ -70,9 +82,14 @@ def test_repro_builds_every_output_then_has_nothing_to_do(repo_copy):
     assert {"trained", "random"} <= set(metrics)
     with h5py.File(repo_copy / "data/gameplay.h5") as f:
         assert f.attrs["format_version"] == FORMAT_VERSION
-        assert len(f["episodes/id"]) == tiny_params().record.episodes
+        assert len(f["episodes/id"]) == EPISODES
         assert len(f["frames"]) == int(f["episodes/length"][:].sum()) + len(f["episodes/id"])
-    assert len(list((repo_copy / "data/videos").glob("*.mp4"))) == tiny_params().record.episodes
+        assert f["episodes/source"][:].astype(str).tolist() == ["random", "random", "early", "best"]
+        assert f["episodes/checkpoint_step"][2] == 100 and f["features"].shape[1] == 512
+    assert sorted(p.name for p in (repo_copy / "models/snapshots").iterdir()) == ["step_100.pt", "step_200.pt"]
+    dataset_metrics = json.loads((repo_copy / "metrics/dataset.json").read_text())
+    assert list(dataset_metrics["sources"]) == ["random", "early", "best"]
+    assert len(list((repo_copy / "data/videos").glob("*.mp4"))) == EPISODES
     splits = json.loads((repo_copy / "data/splits.json").read_text())
     assert splits["splits"]["train"] and splits["splits"]["val"]
 
@@ -82,7 +99,7 @@ def test_repro_builds_every_output_then_has_nothing_to_do(repo_copy):
 
 def test_changing_a_record_param_reruns_only_record_and_split(repo_copy):
     run(["dvc", "repro"], repo_copy)
-    write_params(repo_copy / "params.yaml", tiny_params(record={"episodes": 4}))
+    write_params(repo_copy / "params.yaml", pipeline_params(episodes=EPISODES + 1))
     assert ran_stages(run(["dvc", "repro"], repo_copy)) == {"record", "split"}
 
 

@@ -36,6 +36,7 @@ INTERFACE = {
     "pipeline/config/params.py",
     "pipeline/config/errors.py",
     "pipeline/config/layout.py",
+    "pipeline/config/spec.py",
     "pipeline/core/faults.py",
     "pipeline/core/outputs.py",
     "pipeline/train/preflight.py",

@@ -10,9 +10,12 @@ from tests.helpers import ROOT
 TRAIN, EVAL, RECORD = TrainLayout(), EvalLayout(), RecordLayout()
 # stage: (data it reads, what it writes as outs, metrics or plots)
 EXPECTED = {
-    "train": (set(), {TRAIN.model, TRAIN.best, TRAIN.live}),
+    "train": (set(), {TRAIN.model, TRAIN.best, TRAIN.live, TRAIN.snapshots}),
     "evaluate": ({TRAIN.model, TRAIN.best}, {EVAL.metrics, EVAL.episodes, EVAL.plot}),
-    "record": ({TRAIN.model, TRAIN.best}, {RECORD.dataset, RECORD.card, RECORD.videos}),
+    "record": (
+        {TRAIN.model, TRAIN.best, TRAIN.snapshots},
+        {RECORD.dataset, RECORD.card, RECORD.videos, RECORD.metrics},
+    ),
     "split": ({RECORD.dataset}, {RECORD.splits}),
 }
 

@@ -26,9 +26,11 @@ from pipeline.data.schema import (
     NO_ACTION,
     ROW_FIELDS,
 )
+from pipeline.data.sources import episode_seed
 from pipeline.envs.atari import make_env
+from pipeline.record.plan import random_count
 from pipeline.record.png import episode_folder, frame_path, observation_path, read_frame, read_observation
-from pipeline.record.run import agent_counts, episode_seed, record
+from pipeline.record.run import record
 from pipeline.record.video import video_size
 from stages.cli import app
 from tests.helpers import tiny_params, write_params
@@ -72,7 +74,13 @@ def test_layout_dtypes_and_attributes(recorded, tiny_checkpoint):
     table = episodes_of(recorded / "gameplay.h5")
     assert table["agent"].tolist() == ["random", "trained", "trained"]
     assert table["checkpoint_hash"].tolist() == ["", file_hash(tiny_checkpoint), file_hash(tiny_checkpoint)]
-    assert table["seed"].tolist() == [episode_seed(0, k) for k in range(3)]
+    assert table["seed"].tolist() == [
+        episode_seed(0, "random", 0),
+        episode_seed(0, "best", 0),
+        episode_seed(0, "best", 1),
+    ]
+    assert table["source_episode"].tolist() == [0, 0, 1]
+    assert table["exploration"].tolist() == ["epsilon"] * 3 and table["exploration_value"].tolist() == [1.0, 0.01, 0.01]
     step = torch.load(tiny_checkpoint, weights_only=True)["step"]
     assert table["checkpoint_step"].tolist() == [-1, step, step]
     assert table["source"].tolist() == ["random", "best", "best"]  # record.model, by default
@@ -139,13 +147,13 @@ def test_parallel_recording_equals_the_sequential_one(recorded, tmp_path, tiny_c
     assert not [p.name for p in parallel.iterdir() if p.name.startswith(".")]  # no shards or temporaries left
 
 
-def test_agent_counts_round_to_nearest_with_halves_up():
-    assert agent_counts(20, 30) == (6, 14)
-    assert agent_counts(10, 25) == (3, 7)
-    assert agent_counts(3, 34) == (1, 2)
-    assert agent_counts(7, 14.3) == (1, 6)
-    assert agent_counts(1, 50) == (1, 0)
-    assert agent_counts(5, 0) == (0, 5) and agent_counts(5, 100) == (5, 0)
+def test_random_count_rounds_to_nearest_with_halves_up():
+    assert random_count(20, 30) == 6
+    assert random_count(10, 25) == 3
+    assert random_count(3, 34) == 1
+    assert random_count(7, 14.3) == 1
+    assert random_count(1, 50) == 1
+    assert random_count(5, 0) == 0 and random_count(5, 100) == 5
 
 
 def test_same_seed_same_bytes_other_seed_other_arrays(tmp_path, tiny_checkpoint):
@@ -296,6 +304,8 @@ def invoke(args: list[str], params_file: Path):
         (["--percent-random", "150"], "record.percent_random = 150.0: must be a number >= 0.0 and <= 100.0"),
         (["--percent-random", "50", "--checkpoint", "missing.pt"], "checkpoint 'missing.pt' does not exist"),
         (["--compression", "brotli"], "record.compression = 'brotli': must be one of gzip, lzf, zstd"),
+        (["--first-episode", "3"], "--first-episode 3: the recording has episodes 0 .. 2 (record.episodes)"),
+        (["--first-episode", "1", "--shard-episodes", "3"], "--shard-episodes 3: from episode 1 there are 1 .. 2"),
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(tmp_path, args, message):

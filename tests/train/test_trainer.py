@@ -148,6 +148,7 @@ FLAG_VALUES = {
     "network": "der",
     "eval_interval": 50,
     "eval_episodes": 1,
+    "snapshot_steps": [60, 120],
 }
 
 
@@ -190,6 +191,8 @@ def test_every_train_flag_overrides_params_yaml_on_mspacman(tmp_path):
     assert final["agent"]["optimizer"]["param_groups"][0]["lr"] == 1e-4
     assert adam_steps(final) == 2 * 41  # gradient_steps 2 at steps 40, 42, ..., 120
     assert set(final["exploration"]) == {"temperature"}
+    snapshots = [load(out / "snapshots" / f"step_{n}.pt")["step"] for n in (60, 120)]
+    assert 60 <= snapshots[0] <= 61 and snapshots[1] == 120  # two environments: the step passed, by at most 1
 
 
 def train_until_interrupted(tmp_path: Path, num_envs: int = 1):
