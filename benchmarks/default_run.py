@@ -109,13 +109,14 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="default_run_"))
     out.mkdir(parents=True, exist_ok=True)
     console = Console(width=None if sys.stdout.isatty() else 200)
-    console.print(f"commit {commit()}, seeds {args.seeds}, {args.parallel} at once, clones in {out}", highlight=False)
+    measured = commit()  # the clones are of this commit, whatever HEAD is when they finish
+    console.print(f"commit {measured}, seeds {args.seeds}, {args.parallel} at once, clones in {out}", highlight=False)
     with concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
         results = list(pool.map(lambda s: run_seed(s, out), args.seeds))
     load = f"{args.parallel} seeds at once" if args.parallel > 1 else "one seed at a time"
-    console.print(table(results, f"dvc repro on the default params, commit {commit()}, {os.cpu_count()} cores, {load}"))
+    console.print(table(results, f"dvc repro on the default params, commit {measured}, {os.cpu_count()} cores, {load}"))
     if args.json:
-        args.json.write_text(json.dumps({"commit": commit(), "parallel": args.parallel, "results": results}, indent=2))
+        args.json.write_text(json.dumps({"commit": measured, "parallel": args.parallel, "results": results}, indent=2))
 
 
 if __name__ == "__main__":
