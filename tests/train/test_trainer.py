@@ -200,7 +200,10 @@ def train_until_interrupted(tmp_path: Path, num_envs: int = 1):
     once its first periodic checkpoint is on disk."""
     params = write_params(
         tmp_path / "params.yaml",
-        tiny_params(train={"steps": 100_000, "checkpoint_interval": 25}, env={"num_envs": num_envs}),
+        # no snapshots: the run is then extended to a few steps past the interruption, before TINY's snapshot steps
+        tiny_params(
+            train={"steps": 100_000, "checkpoint_interval": 25, "snapshot_steps": []}, env={"num_envs": num_envs}
+        ),
     )
     out = tmp_path / "models"
     command = [str(Path(sys.executable).with_name("pipeline")), "train", "--params", str(params), "--out-dir", str(out)]
