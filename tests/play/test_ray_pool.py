@@ -233,7 +233,7 @@ def test_a_ray_failure_is_raised_as_the_local_pool_raises_it(local_ray):
     results = []
     with pytest.raises(InputError, match="episode 1 is bad"):
         play_on_ray(bad_episode, {}, {}, 3, None, lambda j, n: None, lambda j, r: results.append(r))
-    assert results == [0]
+    assert results in ([], [0])  # episode 0 may finish before episode 1 fails, or not; nothing is handed on after
     with pytest.raises(EnvironmentFault, match="could not build its player"):
         play_on_ray(no_player, {}, {}, 2, None, lambda j, n: None, lambda j, r: None)
 
