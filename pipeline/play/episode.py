@@ -47,18 +47,28 @@ def play_rows(
         decision = policy.decide(state, exploration, rng, outputs=outputs is not None)
         return int(decision.actions[0])
 
+    if outputs is None:
+        yield from episode_rows(env, seed, act, max_steps)
+        return
+    blank = blank_outputs(outputs)
     for row in episode_rows(env, seed, act, max_steps):
-        yield row if outputs is None else with_outputs(row, decision, outputs)
+        yield with_outputs(row, decision, blank)
 
 
-def with_outputs(row: Row, decision: Decision, sizes: tuple[int, int]) -> Row:
+def blank_outputs(sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The Q-values and features of a row no network chose (the fields' fill values, NaN), made once per episode and
+    shared by its rows (read-only, so the writer's copy is the only one)."""
+    shapes = dict(zip((ACTIONS, HIDDEN), sizes))
+    q, features = (np.full(ROW_DATASETS[n].row_shape(shapes), ROW_DATASETS[n].fill) for n in ("q_values", "features"))
+    q.flags.writeable = features.flags.writeable = False
+    return q, features
+
+
+def with_outputs(row: Row, decision: Decision, blank: tuple[np.ndarray, np.ndarray]) -> Row:
     """The row with the agent outputs of the decision that chose its action; a final row, or one chosen without a
-    network, gets the fields' fill values (NaN), and exploratory says whether an action was taken off the greedy one."""
+    network, gets `blank`, and exploratory says whether an action was taken off the greedy one."""
     if row.actions == NO_ACTION or decision.q_values is None:
-        shapes = dict(zip((ACTIONS, HIDDEN), sizes))
-        q, features = (
-            np.full(ROW_DATASETS[n].row_shape(shapes), ROW_DATASETS[n].fill) for n in ("q_values", "features")
-        )
+        q, features = blank
         return dataclasses.replace(row, q_values=q, features=features, exploratory=row.actions != NO_ACTION)
     return dataclasses.replace(
         row, q_values=decision.q_values[0], features=decision.features[0], exploratory=bool(decision.exploratory[0])

@@ -11,7 +11,7 @@ import torch
 from pipeline.config.errors import InputError
 from pipeline.config.params import EnvParams, params_from_dict
 from pipeline.core.hashing import file_hash
-from pipeline.play.decisions import Decision, Exploration, choose
+from pipeline.play.decisions import UNIFORM, Decision, Exploration, choose
 from pipeline.rl.acting import q_values_and_features
 from pipeline.rl.checkpoint import load_checkpoint
 from pipeline.rl.device import pick_device
@@ -26,14 +26,11 @@ class RandomPolicy:
     def __init__(self, num_actions: int):
         self.num_actions = num_actions
 
-    def act(self, stacks: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-        return rng.integers(0, self.num_actions, size=len(stacks))
-
     def decide(
         self, stacks: np.ndarray, exploration: Exploration, rng: np.random.Generator, outputs: bool = False
     ) -> Decision:
         """Uniformly random actions, whatever `exploration` says; no network, so no outputs."""
-        return Decision(self.act(stacks, 1.0, rng), None, None)
+        return Decision(choose(None, UNIFORM, rng, (len(stacks), self.num_actions)), None, None)
 
 
 @dataclass
@@ -49,9 +46,6 @@ class TrainedPolicy:
     @property
     def feature_width(self) -> int:
         return self.network.head[0].out_features
-
-    def act(self, stacks: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-        return self.decide(stacks, Exploration("epsilon", epsilon), rng).actions
 
     def decide(
         self, stacks: np.ndarray, exploration: Exploration, rng: np.random.Generator, outputs: bool = False

@@ -42,7 +42,7 @@ from pipeline.envs.recipe import env_recipe
 from pipeline.play.backends import Backend, Players, play_on
 from pipeline.play.decisions import Exploration
 from pipeline.play.episode import play_rows
-from pipeline.play.policies import RandomPolicy, load_policy
+from pipeline.play.policies import RandomPolicy, TrainedPolicy, load_policy
 from pipeline.record.plan import PlannedEpisode, episode_range, plan_sources, planned_episodes, sources_of
 from pipeline.record.png import PngEpisode
 from pipeline.record.progress import RecordProgress, announce
@@ -144,15 +144,14 @@ class EpisodeRecorder:
         )
         self.env = make_env(params.env)
         self.meanings = action_meanings(self.env)
-        self.policies: dict[str, RandomPolicy | object] = {}
+        self.policies: dict[Path | None, RandomPolicy | TrainedPolicy] = {}  # by checkpoint; None: the random agent
 
-    def policy(self, player: Player):
-        name = player.entry.name
-        if name not in self.policies:
-            self.policies[name] = (
-                RandomPolicy(len(self.meanings)) if player.checkpoint is None else load_policy(player.checkpoint)
-            )
-        return self.policies[name]
+    def policy(self, player: Player) -> RandomPolicy | TrainedPolicy:
+        """The player's policy, each checkpoint loaded once however many sources play it."""
+        key = player.checkpoint
+        if key not in self.policies:
+            self.policies[key] = RandomPolicy(len(self.meanings)) if key is None else load_policy(key)
+        return self.policies[key]
 
     def play(self, j: int, tick: Callable[[], None]) -> Path:
         r, episode = self.params.record, self.episodes[j]

@@ -29,6 +29,7 @@ def load_players(
     """Every source's player, with its checkpoint's hash and step filled in, and the policies of the trained sources
     that play in the recording (every shard loads the whole recording's, so all shards agree on what played)."""
     players, policies = {}, {}
+    loaded: dict[Path, TrainedPolicy] = {}  # sources sharing a checkpoint (best at two temperatures) load it once
     for source, entry in zip(sources, entries):
         path = checkpoint_of(source, models)
         if path is not None and entry.episodes:
@@ -43,10 +44,12 @@ def load_players(
                     )
                 )
             try:
-                policy = load_policy(path)
-                check_env_matches(policy, env)
+                if path not in loaded:
+                    loaded[path] = load_policy(path)
+                    check_env_matches(loaded[path], env)
             except InputError as err:
                 raise InputError(f"source '{entry.name}': {err}") from None
+            policy = loaded[path]
             entry = dataclasses.replace(entry, checkpoint_hash=policy.checkpoint_hash, checkpoint_step=policy.step)
             policies[entry.name] = policy
         players[entry.name] = Player(entry, path)
