@@ -1,10 +1,12 @@
 """Several copies of the preprocessed environment stepped together, for training, with a state that can be saved
 and restored exactly.
 
-These are gymnasium's vector envs around `make_env`, so training sees exactly the frames that evaluation and
-recording do. ale-py's native AtariVectorEnv steps faster, but its resizing differs from `AtariPreprocessing`
-(0.7% of pixels, by up to 142 grey levels, in a Breakout check), its FIRE-on-reset loses lives at other steps, and
-it cannot set a game mode or difficulty.
+These are gymnasium's vector envs around `make_env`, so training plays exactly the environment that evaluation and
+recording do. ale-py's native AtariVectorEnv (C++ threads) sees the same pixels on the same trajectory
+(benchmarks.vector_bench checks it) and steps faster, but it cannot be saved and restored: it exposes no emulator
+state, so a checkpoint could not hold it and a resumed run would not equal an uninterrupted one. It also draws its
+no-ops and sticky actions with its own seeding, has a reset sequence of its own, and sets no game mode or
+difficulty.
 
 An episode that ends is reset on that environment's next step, whose action is ignored (gymnasium's next-step
 autoreset). That reset is done by `ResumableEnv` rather than by the vector env, so that whether one is due is part
