@@ -1,5 +1,6 @@
 """`pipeline record`: play the recording's episodes (record.sources, or the random and the trained agent); writes
-data/gameplay.h5, data/DATASET.md, data/videos/, metrics/dataset.json and, with --png, data/frames/."""
+data/gameplay.h5, data/DATASET.md, metrics/dataset.json, data/videos/ (but with --no-videos) and, with --png,
+data/frames/."""
 
 from __future__ import annotations
 

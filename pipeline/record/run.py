@@ -87,20 +87,23 @@ def episode_writers(
     meanings: list[str],
     r: RecordParams,
 ) -> list:
-    """The per-episode outputs a row goes to besides the dataset: the MP4 and, with the PNG export, its folder."""
-    k = episode.id
-    writers = [
-        stack.enter_context(
-            EpisodeVideo(
-                folders.videos / f"{kind}_agent_{k}.mp4",
-                fps=r.fps,
-                scale=r.video_scale,
-                action_meanings=meanings,
-                agent=kind,
-                episode_id=k,
+    """The per-episode outputs a row goes to besides the dataset: with record.videos the MP4 and, with the PNG
+    export, its folder."""
+    k, writers = episode.id, []
+    if folders.videos is not None:
+        writers.append(
+            stack.enter_context(
+                EpisodeVideo(
+                    folders.videos / f"{kind}_agent_{k}.mp4",
+                    fps=r.fps,
+                    scale=r.video_scale,
+                    action_meanings=meanings,
+                    agent=kind,
+                    episode_id=k,
+                    preset=r.video_preset,
+                )
             )
         )
-    ]
     if folders.frames is not None:
         writers.append(
             stack.enter_context(
@@ -114,10 +117,10 @@ def episode_writers(
 
 @dataclass(frozen=True)
 class EpisodeFolders:
-    """The temporary folders an episode's files go to: MP4s, PNG folders (None without a PNG export), dataset
-    shards."""
+    """The temporary folders an episode's files go to: MP4s (None without videos), PNG folders (None without a PNG
+    export), dataset shards."""
 
-    videos: Path
+    videos: Path | None
     frames: Path | None
     shards: Path
 
@@ -200,11 +203,13 @@ class EpisodeRecorder:
 
 def sibling_files(r: RecordParams) -> dict[str, str]:
     """What the card says about the other outputs beside the dataset."""
-    files = {
-        "videos/": "one MP4 per episode, <agent>_agent_<k>.mp4 (random or trained, k the episode id): the game "
-        f"scaled up {r.video_scale}x beside a panel with the episode, frame, action, reward and return; video frame "
-        "n is row n of episode k",
-    }
+    files = {}
+    if r.videos:
+        files["videos/"] = (
+            "one MP4 per episode, <agent>_agent_<k>.mp4 (random or trained, k the episode id): the game scaled up "
+            f"{r.video_scale}x beside a panel with the episode, frame, action, reward and return; video frame n is "
+            "row n of episode k"
+        )
     if r.png or r.png_observations:
         images = " and ".join(
             name
@@ -249,7 +254,7 @@ def build_recorder(
         name: dataclasses.replace(player, checkpoint=here.get(player.checkpoint, player.checkpoint))
         for name, player in players.items()
     }
-    where = EpisodeFolders(folders["videos"], folders.get("frames"), folders["shards"])
+    where = EpisodeFolders(folders.get("videos"), folders.get("frames"), folders["shards"])
     return EpisodeRecorder(params, episodes, players, where, outputs)
 
 
@@ -268,8 +273,8 @@ def record(
 ) -> RecordLayout:
     """Play the recording's episodes (ids first_episode .. first_episode + shard_episodes - 1: all of them by
     default), env.num_envs at once (or on the Ray cluster `backend` names), and write gameplay.h5, DATASET.md,
-    videos/ and (with record.png or record.png_observations) frames/ under out_dir, and the dataset's metrics to
-    `metrics` where given.
+    (with record.videos) videos/ and (with record.png or record.png_observations) frames/ under out_dir, and the
+    dataset's metrics to `metrics` where given.
 
     Without record.sources, the trained episodes play `checkpoint` (default: `models`' best.pt or dqn.pt, as
     record.model says), named `model` (record.model by default); with sources, each names its own checkpoint (best,
@@ -289,7 +294,8 @@ def record(
     check_available(r.compression)  # refused here, before any output exists
     check_output(layout.dataset, "dataset")
     check_output(layout.card, "dataset card")
-    check_output(layout.videos, "videos folder", folder=True)
+    if r.videos:
+        check_output(layout.videos, "videos folder", folder=True)
     if pngs:
         check_output(layout.frames, "PNG folder", folder=True)
     if metrics is not None:
@@ -309,8 +315,9 @@ def record(
         tmp_dataset = outputs_in_place.enter_context(atomic_path(layout.dataset))
         tmp_card = outputs_in_place.enter_context(atomic_path(layout.card))
         tmp_metrics = outputs_in_place.enter_context(atomic_path(metrics)) if metrics is not None else None
-        tmp_videos = outputs_in_place.enter_context(atomic_path(layout.videos))
-        tmp_videos.mkdir()
+        tmp_videos = outputs_in_place.enter_context(atomic_path(layout.videos)) if r.videos else None
+        if tmp_videos is not None:
+            tmp_videos.mkdir()
         tmp_frames = outputs_in_place.enter_context(atomic_path(layout.frames)) if pngs else None
         shards = outputs_in_place.enter_context(scratch_folder(layout.root / "shards"))
         dataset = outputs_in_place.enter_context(
@@ -340,7 +347,11 @@ def record(
         players_anywhere = Players(
             partial(build_recorder, params, episodes, players, outputs),
             checkpoint_inputs(players, episodes),
-            {"videos": tmp_videos, "shards": shards, **({"frames": tmp_frames} if tmp_frames is not None else {})},
+            {
+                "shards": shards,
+                **({"videos": tmp_videos} if tmp_videos is not None else {}),
+                **({"frames": tmp_frames} if tmp_frames is not None else {}),
+            },
         )
         play_on(backend, players_anywhere, len(episodes), params.env.num_envs, progress.played, append, check)
         dataset.close()
@@ -352,8 +363,11 @@ def record(
         )
     if not pngs:
         remove(layout.frames)  # a stale export of an earlier dataset would contradict this one
+    if not r.videos:
+        remove(layout.videos)  # likewise
     console.print(
-        f"Wrote {layout.dataset} (described in {layout.card}), {len(episodes)} videos in {layout.videos}"
+        f"Wrote {layout.dataset} (described in {layout.card})"
+        + (f", {len(episodes)} videos in {layout.videos}" if r.videos else ", no videos")
         + (f" and PNGs in {layout.frames}" if pngs else "")
         + (f"; metrics in {metrics}" if metrics is not None else ""),
         highlight=False,

@@ -373,6 +373,12 @@ CASES: dict[str, Case] = {
         record("--frame-stack", "8"), "env.frame_stack = 8, but the checkpoint was trained with 4"
     ),
     "record percent above 100": Case(record("--percent-random", "150"), "record.percent_random = 150.0"),
+    "record with an unknown x264 preset": Case(
+        record("--video-preset", "slowest"), "record.video_preset = 'slowest': must be one of ultrafast"
+    ),
+    "record videos not a boolean": Case(
+        record(*BAD), "record.videos = 'sometimes'", params_with("record: {videos: sometimes}\n")
+    ),
     "record into a held folder": Case(record(), "is being written by another run", code=1, hold="data"),
     "record on an unknown backend": Case(record("--backend", "Ray"), "--backend 'Ray': one of local, ray"),
     "record with a Ray address but no Ray backend": Case(
