@@ -147,7 +147,7 @@ def main(
     table.add_column("reader", justify="left")
     for key, window in CASES:
         table.add_column(f"{key}, window {window}", justify="right")
-    console = Console()
+    console = Console(width=150)  # the table on one line per source, also when piped
     with tempfile.TemporaryDirectory(dir=data.parent) as folder:
         sources: list[tuple[str, str, Path | None]] = [("PNG export", "PngWindows (cv2)", None)]
         for name, compression, rows in LAYOUTS:
