@@ -133,7 +133,7 @@ def main(
     batch_size: int = typer.Option(32, help="windows per batch"),
     workers: int = typer.Option(2, help="DataLoader worker processes"),
     images: int = typer.Option(16384, help="images timed per measurement (plus one warm-up batch)"),
-    repeats: int = typer.Option(3, help="timed runs per measurement; the median is reported"),
+    repeats: int = typer.Option(5, help="rounds of timed runs; each cell is the median of its runs"),
     seed: int = typer.Option(0, help="seed of the random window order, the same for every source"),
 ) -> None:
     """Time random-order windows of observations and frames from each HDF5 layout and from the PNG export."""
@@ -157,18 +157,19 @@ def main(
                 console.print(f"{name}: skipped, {missing}", highlight=False)
                 continue
             sources += [(name, reader, path) for reader in READERS]
-        for name, reader, path in sources:
-            cells = []
-            for key, window in CASES:
-                windows = GameplayDataset(path or data, window=window, keys=(key,))
-                if path is None:
-                    dataset: Dataset = PngWindows(png_root, windows, key)
-                else:
-                    dataset = windows if reader == "GameplayDataset" else SliceWindows(windows, key)
-                order = window_order(len(windows), images // window + batch_size, seed)
-                runs = [frames_per_second(dataset, key, order, batch_size, workers) for _ in range(repeats)]
-                cells.append(f"{np.median(runs):,.0f}")
-            table.add_row(name, reader, *cells)
+        runs: dict[tuple[int, int], list[float]] = {}
+        for _ in range(repeats):  # rounds over every source and case, so the machine's drift hits all alike
+            for s, (_name, reader, path) in enumerate(sources):
+                for c, (key, window) in enumerate(CASES):
+                    windows = GameplayDataset(path or data, window=window, keys=(key,))
+                    if path is None:
+                        dataset: Dataset = PngWindows(png_root, windows, key)
+                    else:
+                        dataset = windows if reader == "GameplayDataset" else SliceWindows(windows, key)
+                    order = window_order(len(windows), images // window + batch_size, seed)
+                    runs.setdefault((s, c), []).append(frames_per_second(dataset, key, order, batch_size, workers))
+        for s, (name, reader, _path) in enumerate(sources):
+            table.add_row(name, reader, *(f"{np.median(runs[s, c]):,.0f}" for c in range(len(CASES))))
     console.print(table)
 
 
