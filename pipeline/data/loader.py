@@ -18,12 +18,12 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import h5py
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from pipeline.config.errors import InputError
+from pipeline.data.chunks import ChunkedRows
 from pipeline.data.reader import action_meanings, damage_reported, open_gameplay, read_env_recipe, read_episodes
 from pipeline.data.schema import AGENT_OUTPUT_FIELDS, NO_ACTION, ROW_DATASETS, EpisodeTable
 from pipeline.data.splits import load_split_ids, splits_beside
@@ -198,7 +198,7 @@ class GameplayDataset(Dataset):
                 f"window = {window}: no episode of {f'split {split!r}' if split else 'the dataset'} has {window} rows "
                 f"(the longest has {longest}); use a smaller window or pad_start=True"
             )
-        self._arrays: dict[str, h5py.Dataset] = {}
+        self._arrays: dict[str, ChunkedRows] = {}
         self._pid = -1
 
     @property
@@ -218,19 +218,20 @@ class GameplayDataset(Dataset):
         pos = self.owner[i]
         return int(self.table["id"][pos]), int(self.starts[i] - self.table["first_row"][pos])
 
-    def _open(self) -> dict[str, h5py.Dataset]:
-        """This process's handles on the row arrays, opened on first use (a handle from before a fork is never reused;
-        looking the arrays up once per process, not per item, also saves a third of a small read). open_gameplay
-        loads the compression plugin the file needs in this process too (spawned workers start without it)."""
+    def _open(self) -> dict[str, ChunkedRows]:
+        """This process's readers of the row arrays, opened on first use (a handle from before a fork is never
+        reused; the arrays are looked up once per process, not per item). Each reads whole chunks and keeps the last
+        ones decoded (pipeline.data.chunks). open_gameplay loads the compression plugin the file needs in this process
+        too (spawned workers start without it)."""
         if self._pid != os.getpid():
             f = open_gameplay(self.path)
-            self._arrays, self._pid = {name: f[name] for name in ROW_DATASETS if name in f}, os.getpid()
+            self._arrays, self._pid = {name: ChunkedRows(f[name]) for name in ROW_DATASETS if name in f}, os.getpid()
         return self._arrays
 
-    def _rows(self, arrays: dict[str, h5py.Dataset], name: str, rows: slice, pad: int) -> np.ndarray:
+    def _rows(self, arrays: dict[str, ChunkedRows], name: str, rows: slice, pad: int) -> np.ndarray:
         """A row dataset's values over `rows`, after `pad` rows of its fill value (zero; no action for actions, NaN
         for Q-values and features)."""
-        values = arrays[name][rows]
+        values = arrays[name].rows(rows.start, rows.stop)
         if name == "actions":
             values = np.concatenate([np.full(pad, NO_ACTION, np.int64), values.astype(np.int64)])
             return np.where(values == NO_ACTION, self.num_actions, values) if self.mask_actions else values
@@ -238,7 +239,7 @@ class GameplayDataset(Dataset):
         return np.concatenate([np.full((pad, *values.shape[1:]), fill, values.dtype), values]) if pad else values
 
     def _value(
-        self, arrays: dict[str, h5py.Dataset], key: str, rows: slice, pad: int, steps: np.ndarray, episode: int
+        self, arrays: dict[str, ChunkedRows], key: str, rows: slice, pad: int, steps: np.ndarray, episode: int
     ) -> Any:
         if key == "dones":
             return self._rows(arrays, "terminated", rows, pad) | self._rows(arrays, "truncated", rows, pad)

@@ -18,9 +18,9 @@ For each group of episodes (a source's, and all of them):
 - exploratory_share: the share of actions that were not the playing network's greedy one (files recorded with
   record.agent_outputs; null otherwise, and 1 for the random agent).
 
-Screens and observations are compared by a hash of their stored chunks (one row per chunk): lossless compression
-maps equal images to equal bytes and different images to different bytes, so the counts are exact without
-decompressing a single frame.
+Screens and observations are compared by a 64-bit hash of each. RGB frames are stored one per chunk, and lossless
+compression maps equal images to equal bytes and different images to different bytes, so a frame's hash is its stored
+chunk's and no frame is decompressed; observations (several per chunk) are hashed decompressed, row by row.
 """
 
 from __future__ import annotations
@@ -38,20 +38,31 @@ from pipeline.data.reader import action_meanings, damage_reported, open_gameplay
 from pipeline.data.schema import EpisodeTable
 
 NEAR_DUPLICATE = 0.5  # Jaccard similarity of two episodes' sets of distinct screens from which they are near-duplicates
+HASH_ROWS = 512  # image rows hashed at a time (bounded memory where they are decompressed)
 BLOCK = 8192  # shared screens per block of the episode-by-screen incidence matrix
 PERCENTILES = {"return_min": 0, "return_p25": 25, "return_median": 50, "return_p75": 75, "return_max": 100}
 
 
-def chunk_hashes(ds: h5py.Dataset, progress: tuple[Progress, str] | None = None) -> np.ndarray:
-    """A 64-bit hash per row of an image dataset stored one row per chunk, from the stored chunk's bytes."""
+def _hash(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def image_hashes(ds: h5py.Dataset, progress: tuple[Progress, str] | None = None) -> np.ndarray:
+    """A 64-bit hash per row of an image dataset: of its stored chunk where it is one row per chunk (nothing is
+    decompressed), else of its pixels (equal images, equal hashes, either way)."""
     hashes = np.empty(len(ds), np.uint64)
     inside = (0,) * (ds.ndim - 1)
     task = progress[0].add_task(progress[1], total=len(ds)) if progress else None
-    for i in range(len(ds)):
-        mask, chunk = ds.id.read_direct_chunk((i, *inside))
-        hashes[i] = int.from_bytes(hashlib.blake2b(chunk + bytes([mask % 256]), digest_size=8).digest(), "little")
-        if task is not None and (i % 512 == 511 or i == len(ds) - 1):
-            progress[0].update(task, completed=i + 1)
+    for start in range(0, len(ds), HASH_ROWS):
+        stop = min(start + HASH_ROWS, len(ds))
+        if ds.chunks[0] == 1:
+            for i in range(start, stop):
+                mask, chunk = ds.id.read_direct_chunk((i, *inside))
+                hashes[i] = _hash(chunk + bytes([mask % 256]))
+        else:
+            hashes[start:stop] = [_hash(row.tobytes()) for row in ds[start:stop]]
+        if task is not None:
+            progress[0].update(task, completed=stop)
     if task is not None:
         progress[0].remove_task(task)
     return hashes
@@ -124,8 +135,8 @@ def dataset_metrics(path: Path, progress: tuple[Progress, str] | None = None) ->
         table, meanings = read_episodes(f), action_meanings(f)
         rows = {
             "actions": f["actions"][:],
-            "frames": chunk_hashes(f["frames"], progress),
-            "observations": chunk_hashes(f["observations"]),
+            "frames": image_hashes(f["frames"], progress),
+            "observations": image_hashes(f["observations"]),
         }
         if "exploratory" in f:
             rows["exploratory"] = f["exploratory"][:]

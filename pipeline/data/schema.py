@@ -49,12 +49,12 @@ class Field:
 
 
 ROW_FIELDS: tuple[Field, ...] = (
-    Field("frames", "uint8", FRAME_SHAPE, "native RGB screen, (N, 210, 160, 3), one frame per chunk"),
+    Field("frames", "uint8", FRAME_SHAPE, "native RGB screen, (N, 210, 160, 3)"),
     Field(
         "observations",
         "uint8",
         (SCREEN, SCREEN),
-        "the agent's grayscale observation, (N, S, S), S = attribute screen_size; one per chunk",
+        "the agent's grayscale observation, (N, S, S), S = attribute screen_size",
     ),
     Field(
         "actions",

@@ -27,6 +27,7 @@ from pipeline.data.schema import (
     ROW_FIELDS,
 )
 from pipeline.data.sources import episode_seed
+from pipeline.data.writer import FRAME_CHUNK, OBSERVATION_CHUNK
 from pipeline.envs.atari import make_env
 from pipeline.record.plan import random_count
 from pipeline.record.png import episode_folder, frame_path, observation_path, read_frame, read_observation
@@ -59,8 +60,8 @@ def test_layout_dtypes_and_attributes(recorded, tiny_checkpoint):
         n = len(f["frames"])
         for name, dtype in ((f.name, f.dtype) for f in ROW_FIELDS):
             assert f[name].dtype == np.dtype(dtype) and len(f[name]) == n, name
-        assert f["frames"].shape[1:] == (210, 160, 3) and f["frames"].chunks == (1, 210, 160, 3)
-        assert f["observations"].shape[1:] == (84, 84) and f["observations"].chunks == (1, 84, 84)
+        assert f["frames"].shape[1:] == (210, 160, 3) and f["frames"].chunks == (FRAME_CHUNK, 210, 160, 3)
+        assert f["observations"].shape[1:] == (84, 84) and f["observations"].chunks == (OBSERVATION_CHUNK, 84, 84)
         assert f["frames"].compression == "gzip" and f["frames"].compression_opts == 1
         for name, dtype in ((c.name, c.dtype) for c in EPISODE_COLUMNS):
             assert f["episodes"][name].dtype == np.dtype(dtype) and len(f["episodes"][name]) == 3, name
