@@ -206,13 +206,13 @@ class RecordParams:
     )
     videos: bool = spec(
         True,
-        "write an MP4 per episode under data/videos/ (false: none, and the dataset is the same bytes; recording is "
-        "about 3x faster without)",
+        "write an MP4 per episode under data/videos/ (false: none, and the dataset is the same bytes; one process "
+        "records 1.5-2.6x faster without: see the README's Performance)",
     )
     video_preset: str = spec(
         "veryfast",
-        "x264 preset of the MP4s: a faster one encodes faster into larger files (ultrafast: about 2x faster than "
-        "veryfast, 3x larger)",
+        "x264 preset of the MP4s: a faster one encodes faster into larger files (ultrafast: x264 about 2x faster "
+        "than at veryfast, files about 3x larger)",
         choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"),
     )
     fps: int = spec(30, "frame rate of the MP4 videos", gt=0, le=120)
