@@ -91,6 +91,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--learning-starts", type=int, default=Setup.learning_starts, help="fill before learning")
     parser.add_argument("--capacity", type=int, default=Setup.capacity, help="replay capacity of every program")
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="torch device")
+    parser.add_argument("--split-update", action="store_true", help="ours with train.split_update")
     parser.add_argument("--no-sb3", action="store_true", help="leave out Stable-Baselines3 even when installed")
     parser.add_argument("--record", action="store_true", help="add the recording rows")
     parser.add_argument("--out", type=Path, help="folder for the runs' outputs (default: a temporary one, removed)")
@@ -118,7 +119,14 @@ def main() -> None:
         highlight=False,
     )
     console.print(f"[bold]command[/] {escape(command)}", highlight=False)
-    s = Setup(args.game, args.device, args.seed, capacity=args.capacity, learning_starts=args.learning_starts)
+    s = Setup(
+        args.game,
+        args.device,
+        args.seed,
+        capacity=args.capacity,
+        learning_starts=args.learning_starts,
+        split_update=args.split_update,
+    )
     with_sb3 = sb3_installed() and not args.no_sb3
     contenders = programs(args.num_envs, args.replay, with_sb3)
     out = args.out or Path(tempfile.mkdtemp(prefix="throughput_bench_"))
@@ -160,6 +168,7 @@ def main() -> None:
             f"settings of every program: frame stack {s.frame_stack}, Nature network, replay {s.capacity:,}, batch "
             f"{s.batch_size}, learning_starts {s.learning_starts:,}, an update every {s.train_frequency} agent steps, "
             f"epsilon held at {s.epsilon:g}, one environment unless num_envs says more"
+            + ("; ours with train.split_update (two half-batches on two threads)" if s.split_update else "")
         ),
         "x faster peer: the rate over the fastest of the reference and SB3 (at either thread setting) under that load",
         f"of NN-bound limit: over the best limit measured ({limit:,.1f} agent steps/s), quiet rows of ours only",

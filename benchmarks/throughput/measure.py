@@ -25,6 +25,7 @@ class Setup:
     learning_starts: int = 5_000
     train_frequency: int = 4
     epsilon: float = 0.01
+    split_update: bool = False  # ours only: train.split_update (two half-batches on two threads)
 
 
 @dataclass

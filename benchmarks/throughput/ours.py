@@ -38,6 +38,7 @@ def our_params(s: Setup, replay: str, num_envs: int) -> Params:
         epsilon_start=s.epsilon,
         epsilon_end=s.epsilon,
         device=s.device,
+        split_update=s.split_update,
         steps=never,
         checkpoint_interval=never,
         eval_interval=never,

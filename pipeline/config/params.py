@@ -110,6 +110,12 @@ class TrainParams:
     compile: bool = spec(
         False, "torch.compile the networks (falls back to eager with a warning where it cannot compile)"
     )
+    split_update: bool = spec(
+        False,
+        "take each gradient step as two half-batches on two threads, each running torch on one, their gradients "
+        "added in a fixed order: 1.4-1.7x faster updates on an idle CPU with two cores or more, no slower on a busy "
+        "one, the same results on any machine (but not bit for bit those of false)",
+    )
     gradient_steps: int = spec(1, "gradient steps each time training happens (every train_frequency agent steps)", gt=0)
     prefill_steps: int = spec(
         0, "agent steps at the start played by a uniformly random policy to fill the buffer", ge=0

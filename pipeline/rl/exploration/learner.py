@@ -22,6 +22,7 @@ def make_agent(t: TrainParams, frame_stack: int, num_actions: int, screen_size: 
         dueling=t.dueling,
         compile=t.compile,
         architecture=t.network,
+        split_update=t.split_update,
     )
 
 
