@@ -113,8 +113,9 @@ class TrainParams:
     split_update: bool = spec(
         False,
         "take each gradient step as two half-batches on two threads, each running torch on one, their gradients "
-        "added in a fixed order: 1.4-1.7x faster updates on an idle CPU with two cores or more, no slower on a busy "
-        "one, the same results on any machine (but not bit for bit those of false)",
+        "added in a fixed order: the same results on any machine and under any load (but not bit for bit those of "
+        "false); an update alone runs 1.6x faster on an idle 2-core CPU, a training loop about 1.07x (see the "
+        "README's Performance)",
     )
     gradient_steps: int = spec(1, "gradient steps each time training happens (every train_frequency agent steps)", gt=0)
     prefill_steps: int = spec(

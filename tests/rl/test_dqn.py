@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from pipeline.replay.buffer import Batch
@@ -37,7 +38,7 @@ def tiny_batch(weights: np.ndarray) -> Batch:
     )
 
 
-def agent() -> DQNAgent:
+def agent(split_update: bool = False) -> DQNAgent:
     torch.manual_seed(0)
     return DQNAgent(
         frame_stack=4,
@@ -47,6 +48,7 @@ def agent() -> DQNAgent:
         adam_eps=1e-8,
         max_grad_norm=1.0,
         device=torch.device("cpu"),
+        split_update=split_update,
     )
 
 
@@ -82,3 +84,36 @@ def test_an_update_reports_td_errors_and_leaves_the_target_network_alone():
     assert any(not torch.equal(a, b) for a, b in zip(learner.online.parameters(), learner.target.parameters()))
     learner.sync_target()
     assert all(torch.equal(a, b) for a, b in zip(learner.online.parameters(), learner.target.parameters()))
+
+
+def weights(learner: DQNAgent) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in learner.online.parameters()])
+
+
+def updated(learner: DQNAgent, batches: int) -> list:
+    rng = np.random.default_rng(1)
+    return [learner.update(tiny_batch(rng.random(32))) for _ in range(batches)]
+
+
+def test_split_updates_give_the_same_bits_every_time_and_the_whole_batchs_step_to_rounding():
+    """split_update adds two half-batches' gradients in a fixed order: repeatable to the bit (so runs and resumes
+    reproduce), and the mean loss's gradient up to float rounding, so it learns what the whole batch would."""
+    whole, split, again = agent(), agent(split_update=True), agent(split_update=True)
+    stats = [updated(learner, 3) for learner in (whole, split, again)]
+    assert torch.equal(weights(split), weights(again))
+    assert not torch.equal(weights(whole), weights(agent()))  # the updates moved the network
+    torch.testing.assert_close(weights(split), weights(whole), rtol=0, atol=1e-5)  # Adam steps lr = 1e-3
+    for a, b in zip(stats[0], stats[1]):
+        np.testing.assert_allclose(b.td_errors, a.td_errors, rtol=1e-5, atol=1e-5)
+        assert b.loss == pytest.approx(a.loss, rel=1e-5) and b.mean_q == pytest.approx(a.mean_q, rel=1e-5, abs=1e-6)
+
+
+def test_a_split_update_of_an_odd_batch_counts_every_transition_once():
+    """Halves of 7 rows are 3 and 4; weight only on the last row: only its gradient moves the network, as whole."""
+    only_last = np.zeros(7)
+    only_last[-1] = 1.0
+    whole, split = agent(), agent(split_update=True)
+    whole.update(tiny_batch(only_last))
+    split.update(tiny_batch(only_last))
+    torch.testing.assert_close(weights(split), weights(whole), rtol=0, atol=1e-5)  # Adam steps lr = 1e-3
+    assert not torch.equal(weights(split), weights(agent()))
