@@ -142,6 +142,7 @@ FLAG_VALUES = {
     "life_loss_penalty": 0.5,
     "dueling": True,
     "compile": False,
+    "split_update": True,
     "gradient_steps": 2,
     "prefill_steps": 10,
     "n_step": 2,
