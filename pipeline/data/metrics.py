@@ -34,6 +34,7 @@ import h5py
 import numpy as np
 from rich.progress import Progress
 
+from pipeline.data.chunks import ChunkedRows
 from pipeline.data.reader import action_meanings, damage_reported, open_gameplay, read_episodes
 from pipeline.data.schema import EpisodeTable
 
@@ -53,6 +54,7 @@ def image_hashes(ds: h5py.Dataset, progress: tuple[Progress, str] | None = None)
     hashes = np.empty(len(ds), np.uint64)
     inside = (0,) * (ds.ndim - 1)
     task = progress[0].add_task(progress[1], total=len(ds)) if progress else None
+    rows = ChunkedRows(ds)  # the loader's reader: whole chunks, inflated by libdeflate
     for start in range(0, len(ds), HASH_ROWS):
         stop = min(start + HASH_ROWS, len(ds))
         if ds.chunks[0] == 1:
@@ -60,7 +62,7 @@ def image_hashes(ds: h5py.Dataset, progress: tuple[Progress, str] | None = None)
                 mask, chunk = ds.id.read_direct_chunk((i, *inside))
                 hashes[i] = _hash(chunk + bytes([mask % 256]))
         else:
-            hashes[start:stop] = [_hash(row.tobytes()) for row in ds[start:stop]]
+            hashes[start:stop] = [_hash(row.tobytes()) for row in rows.rows(start, stop)]
         if task is not None:
             progress[0].update(task, completed=stop)
     if task is not None:

@@ -294,10 +294,11 @@ def record(
     check_available(r.compression)  # refused here, before any output exists
     check_output(layout.dataset, "dataset")
     check_output(layout.card, "dataset card")
-    if r.videos:
-        check_output(layout.videos, "videos folder", folder=True)
-    if pngs:
-        check_output(layout.frames, "PNG folder", folder=True)
+    # the folders beside the dataset, by their name in EpisodeFolders: (path, what it is, whether it is wanted)
+    beside = {"videos": (layout.videos, "videos folder", r.videos), "frames": (layout.frames, "PNG folder", pngs)}
+    for path, what, wanted in beside.values():
+        if wanted:
+            check_output(path, what, folder=True)
     if metrics is not None:
         check_output(Path(metrics), "metrics file")
     meanings = game_action_meanings(params.env)
@@ -315,10 +316,10 @@ def record(
         tmp_dataset = outputs_in_place.enter_context(atomic_path(layout.dataset))
         tmp_card = outputs_in_place.enter_context(atomic_path(layout.card))
         tmp_metrics = outputs_in_place.enter_context(atomic_path(metrics)) if metrics is not None else None
-        tmp_videos = outputs_in_place.enter_context(atomic_path(layout.videos)) if r.videos else None
-        if tmp_videos is not None:
-            tmp_videos.mkdir()
-        tmp_frames = outputs_in_place.enter_context(atomic_path(layout.frames)) if pngs else None
+        wanted_beside = {name: path for name, (path, _, wanted) in beside.items() if wanted}
+        tmp_folders = {name: outputs_in_place.enter_context(atomic_path(path)) for name, path in wanted_beside.items()}
+        for folder in tmp_folders.values():
+            folder.mkdir()
         shards = outputs_in_place.enter_context(scratch_folder(layout.root / "shards"))
         dataset = outputs_in_place.enter_context(
             GameplayWriter(
@@ -347,11 +348,7 @@ def record(
         players_anywhere = Players(
             partial(build_recorder, params, episodes, players, outputs),
             checkpoint_inputs(players, episodes),
-            {
-                "shards": shards,
-                **({"videos": tmp_videos} if tmp_videos is not None else {}),
-                **({"frames": tmp_frames} if tmp_frames is not None else {}),
-            },
+            {"shards": shards, **tmp_folders},
         )
         play_on(backend, players_anywhere, len(episodes), params.env.num_envs, progress.played, append, check)
         dataset.close()
@@ -361,10 +358,9 @@ def record(
         tmp_card.write_text(
             dataset_card(tmp_dataset, layout.dataset.name, sibling_files(r), split_of(layout, tmp_dataset), measured)
         )
-    if not pngs:
-        remove(layout.frames)  # a stale export of an earlier dataset would contradict this one
-    if not r.videos:
-        remove(layout.videos)  # likewise
+    for path, _, wanted in beside.values():
+        if not wanted:
+            remove(path)  # a stale folder of an earlier dataset would contradict this one
     console.print(
         f"Wrote {layout.dataset} (described in {layout.card})"
         + (f", {len(episodes)} videos in {layout.videos}" if r.videos else ", no videos")
